@@ -1,0 +1,197 @@
+"""The reference transformer (Nanda et al. 2023) in the TransformerLens parameter layout.
+
+Glossary: batch, pos (n_ctx = 3: `a b =`), d_model, n_heads (h), d_head (d), d_mlp, d_vocab = p + 1
+(the `=` token is p), p (output classes, the answers 0..p-1).
+
+Two forwards compute the same function:
+- `forward(tokens)`: the plain model at every position, with a causal mask, like TransformerLens.
+- `logits(pairs)`: the training fast path. Only the last position feeds the logits, so the query,
+  attention output, MLP and unembedding are computed there only; and each position's input depends on
+  one token, so keys and values come from per-token tables (3 × d_vocab rows), not per pair; and
+  the last token is always `=`, so each head has a single query vector.
+  Its hook tensors keep a position axis of length 1 (the last position), so `x[:, -1]` reads the
+  last position from either forward; `hook_embed` and `hook_pos_embed` fire in the plain forward only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from groklab.config import ModelConfig
+from groklab.models.hooks import HookedModel, HookPoint
+
+N_CTX = 3
+
+
+def _normal(gen: torch.Generator, *shape: int, std: float) -> nn.Parameter:
+    return nn.Parameter(torch.randn(*shape, generator=gen) * std)
+
+
+class LayerNorm(nn.Module):
+    def __init__(self, d_model: int):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(d_model))
+        self.b = nn.Parameter(torch.zeros(d_model))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.layer_norm(x, x.shape[-1:], self.w, self.b, eps=1e-5)
+
+
+def _maybe_ln(enabled: bool, d_model: int) -> nn.Module:
+    return LayerNorm(d_model) if enabled else nn.Identity()
+
+
+class Embed(nn.Module):
+    def __init__(self, d_vocab: int, d_model: int, gen: torch.Generator):
+        super().__init__()
+        self.W_E = _normal(gen, d_vocab, d_model, std=d_model**-0.5)
+
+
+class PosEmbed(nn.Module):
+    def __init__(self, n_ctx: int, d_model: int, gen: torch.Generator):
+        super().__init__()
+        self.W_pos = _normal(gen, n_ctx, d_model, std=d_model**-0.5)
+
+
+class Unembed(nn.Module):
+    def __init__(self, d_model: int, d_vocab_out: int, d_vocab: int, gen: torch.Generator):
+        super().__init__()
+        self.W_U = _normal(gen, d_model, d_vocab_out, std=d_vocab**-0.5)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: ModelConfig, gen: torch.Generator):
+        super().__init__()
+        h, m, d = cfg.n_heads, cfg.d_model, cfg.d_head
+        self.W_Q = _normal(gen, h, m, d, std=m**-0.5)
+        self.W_K = _normal(gen, h, m, d, std=m**-0.5)
+        self.W_V = _normal(gen, h, m, d, std=m**-0.5)
+        self.W_O = _normal(gen, h, d, m, std=m**-0.5)
+        self.register_buffer("mask", torch.tril(torch.ones(N_CTX, N_CTX, dtype=torch.bool)),
+                             persistent=False)
+        for name in ("q", "k", "v", "attn_scores", "pattern", "z"):
+            setattr(self, f"hook_{name}", HookPoint())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [batch, pos, m] -> [batch, pos, m]
+        q = self.hook_q(torch.einsum("bpm,hmd->bphd", x, self.W_Q))
+        k = self.hook_k(torch.einsum("bpm,hmd->bphd", x, self.W_K))
+        v = self.hook_v(torch.einsum("bpm,hmd->bphd", x, self.W_V))
+        scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(q.shape[-1])
+        n = x.shape[1]
+        scores = self.hook_attn_scores(scores.masked_fill(~self.mask[:n, :n], float("-inf")))
+        pattern = self.hook_pattern(scores.softmax(dim=-1))
+        z = self.hook_z(torch.einsum("bhqk,bkhd->bqhd", pattern, v))
+        return torch.einsum("bqhd,hdm->bqm", z, self.W_O)
+
+    def last_position(self, tables: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """Attention output at the last position, whose token is the same for every row (`=`).
+
+        tables [pos, d_vocab, m]: the (normalized) input of every (position, token);
+        tokens [batch, pos] -> [batch, m].
+        With one query vector per head, each (position, token) has one score per head, so scores
+        and values come from per-token tables gathered with `index_select` (backward: a cheap
+        index_add); no per-pair keys, queries or batched matmuls. Fires hook_q (broadcast),
+        hook_attn_scores, hook_pattern, hook_v and hook_z, each with a query axis of length 1."""
+        n, v_size, _ = tables.shape
+        batch, h, d = tokens.shape[0], self.W_Q.shape[0], self.W_Q.shape[-1]
+        q = torch.einsum("m,hmd->hd", tables[n - 1, tokens[0, -1]], self.W_Q)  # [h, d]
+        q = self.hook_q(q.expand(batch, 1, h, d))[0, 0]
+        kv = torch.einsum("pvm,hme->pvhe", tables, torch.cat([self.W_K, self.W_V], dim=-1))
+        score_tab = (kv[..., :d] * q).sum(-1) / math.sqrt(d)  # [pos, d_vocab, h]
+        rows = (tokens + torch.arange(n, device=tokens.device) * v_size).reshape(-1)
+        scores = score_tab.reshape(n * v_size, h).index_select(0, rows).view(batch, n, h)
+        v = kv[..., d:].reshape(n * v_size, h * d).index_select(0, rows).view(batch, n, h, d)
+        v = self.hook_v(v)
+        scores = self.hook_attn_scores(scores.transpose(1, 2).unsqueeze(2))  # [batch, h, 1, pos]
+        pattern = self.hook_pattern(scores.softmax(dim=-1))
+        z = (pattern[:, :, 0].transpose(1, 2).unsqueeze(-1) * v).sum(1)  # [batch, h, d]
+        z = self.hook_z(z.unsqueeze(1))  # [batch, 1, h, d]
+        return z.flatten(1) @ self.W_O.flatten(0, 1)
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: ModelConfig, gen: torch.Generator):
+        super().__init__()
+        self.W_in = _normal(gen, cfg.d_model, cfg.d_mlp, std=cfg.d_model**-0.5)
+        self.b_in = nn.Parameter(torch.zeros(cfg.d_mlp))
+        self.W_out = _normal(gen, cfg.d_mlp, cfg.d_model, std=cfg.d_model**-0.5)
+        self.b_out = nn.Parameter(torch.zeros(cfg.d_model))
+        self.act = {"relu": F.relu, "gelu": F.gelu}[cfg.act]
+        self.hook_pre = HookPoint()
+        self.hook_post = HookPoint()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [..., m] -> [..., m]
+        pre = self.hook_pre(x @ self.W_in + self.b_in)
+        return self.hook_post(self.act(pre)) @ self.W_out + self.b_out
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig, gen: torch.Generator):
+        super().__init__()
+        self.ln1 = _maybe_ln(cfg.layer_norm, cfg.d_model)
+        self.attn = Attention(cfg, gen)
+        self.ln2 = _maybe_ln(cfg.layer_norm, cfg.d_model)
+        self.mlp = MLP(cfg, gen)
+        for name in ("resid_pre", "attn_out", "resid_mid", "mlp_out", "resid_post"):
+            setattr(self, f"hook_{name}", HookPoint())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [batch, pos, m]
+        x = self.hook_resid_pre(x)
+        x = self.hook_resid_mid(x + self.hook_attn_out(self.attn(self.ln1(x))))
+        return self.hook_resid_post(x + self.hook_mlp_out(self.mlp(self.ln2(x))))
+
+
+class Transformer(HookedModel):
+    """A TransformerLens-layout transformer over the tokens `a b =` of a task mod p."""
+
+    neuron_hook = "blocks.0.mlp.hook_post"
+
+    def __init__(self, cfg: ModelConfig, p: int, seed: int = 0):
+        super().__init__()
+        gen = torch.Generator().manual_seed(seed)
+        self.cfg, self.p = cfg, p
+        d_vocab = p + 1
+        self.embed = Embed(d_vocab, cfg.d_model, gen)
+        self.pos_embed = PosEmbed(N_CTX, cfg.d_model, gen)
+        self.blocks = nn.ModuleList([Block(cfg, gen) for _ in range(cfg.n_layers)])
+        self.ln_final = _maybe_ln(cfg.layer_norm, cfg.d_model)
+        self.unembed = Unembed(cfg.d_model, p, d_vocab, gen)
+        self.hook_embed = HookPoint()
+        self.hook_pos_embed = HookPoint()
+        self.hook_logits = HookPoint()
+
+    def tokens(self, pairs: torch.Tensor) -> torch.Tensor:  # [batch, 2] -> [batch, 3]
+        eq = torch.full_like(pairs[:, :1], self.p)
+        return torch.cat([pairs, eq], dim=1)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:  # [batch, pos] -> [batch, pos, p]
+        n = tokens.shape[1]
+        x = self.hook_embed(self.embed.W_E[tokens]) + self.hook_pos_embed(self.pos_embed.W_pos[:n])
+        for block in self.blocks:
+            x = block(x)
+        return self.hook_logits(self.ln_final(x) @ self.unembed.W_U)
+
+    def logits(self, pairs: torch.Tensor) -> torch.Tensor:  # [batch, 2] -> [batch, p]
+        """Logits at the last position; the fast path for one layer, the plain forward otherwise."""
+        tokens = self.tokens(pairs)
+        if len(self.blocks) != 1:
+            return self.forward(tokens)[:, -1]
+        block = self.blocks[0]
+        n = tokens.shape[1]
+        raw = self.embed.W_E.unsqueeze(0) + self.pos_embed.W_pos[:n].unsqueeze(1)  # [pos, v, m]
+        x = block.hook_resid_pre(raw[n - 1, tokens[0, -1]].expand(len(tokens), 1, -1))  # [b, 1, m]
+        attn = block.hook_attn_out(block.attn.last_position(block.ln1(raw), tokens).unsqueeze(1))
+        x = block.hook_resid_mid(x + attn)
+        x = block.hook_resid_post(x + block.hook_mlp_out(block.mlp(block.ln2(x))))
+        return self.hook_logits(self.ln_final(x) @ self.unembed.W_U)[:, 0]
+
+    def neuron_to_logits(self) -> torch.Tensor:  # [d_mlp, p]
+        """W_L = W_out W_U (through the final LayerNorm's scale when there is one)."""
+        return self.blocks[-1].mlp.W_out @ self.unembed.W_U
+
+    def token_embeddings(self) -> torch.Tensor:  # [p, d_model]
+        return self.embed.W_E[: self.p]

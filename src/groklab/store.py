@@ -1,0 +1,275 @@
+"""The run directory: the only module that knows paths and file formats.
+
+    RUN/config.json                 RunConfig + versions (enough to rebuild model and data)
+    RUN/metrics.jsonl               one row per evaluation: {"epoch", "loss/train", "acc/test", ...}
+    RUN/checkpoints/epoch_NNNNNNN.safetensors   model weights, metadata {"epoch": "N"}
+    RUN/state.safetensors           latest model + optimizer (+ Grokfast) state, for resuming
+    RUN/summary.json                final metrics, memorization and grokking epochs
+    RUN/analysis.json, program.py, report.html   written by later stages
+    RUN/lock                        pid of the process writing the run
+
+Every write goes to a temporary file in the same directory and is renamed into place. Nothing is
+unpickled: tensors are safetensors, everything else JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from groklab.config import RunConfig
+from groklab.errors import GroklabError
+
+CKPT_RE = re.compile(r"^epoch_(\d+)\.safetensors$")
+RESUMABLE_FIELDS = {("train", "epochs"), ("train", "stop_patience")}
+
+
+def versions() -> dict[str, str]:
+    from groklab import __version__
+
+    return {"groklab": __version__, "torch": torch.__version__, "python": platform.python_version()}
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success rename it onto `path`, else delete it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_text(path: Path, text: str) -> None:
+    with atomic_path(Path(path)) as tmp:
+        tmp.write_text(text)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise GroklabError(f"cannot read {path}: {e}") from None
+
+
+def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict[str, str]) -> None:
+    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    with atomic_path(Path(path)) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+
+
+def load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """All tensors of a safetensors file; a truncated or corrupt file is named in the error."""
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise GroklabError(f"cannot read checkpoint {path}: corrupt or truncated ({e})") from None
+
+
+def _config_diff(old: RunConfig, new: RunConfig) -> list[str]:
+    a, b = old.to_dict(), new.to_dict()
+    diffs = []
+    for section in ("task", "model", "train"):
+        for key, value in b[section].items():
+            if (section, key) not in RESUMABLE_FIELDS and a[section].get(key) != value:
+                diffs.append(f"{section}.{key}: {a[section].get(key)!r} -> {value!r}")
+    if a["seed"] != b["seed"]:
+        diffs.append(f"seed: {a['seed']} -> {b['seed']}")
+    return diffs
+
+
+class RunStore:
+    """A run directory, opened for reading, or locked for writing with `writer()`."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    # ---- layout -------------------------------------------------------------------------------
+    config_path = property(lambda self: self.path / "config.json")
+    metrics_path = property(lambda self: self.path / "metrics.jsonl")
+    summary_path = property(lambda self: self.path / "summary.json")
+    state_path = property(lambda self: self.path / "state.safetensors")
+    ckpt_dir = property(lambda self: self.path / "checkpoints")
+    lock_path = property(lambda self: self.path / "lock")
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def is_run(self) -> bool:
+        return self.config_path.is_file()
+
+    # ---- config -------------------------------------------------------------------------------
+    def read_config(self) -> RunConfig:
+        if not self.is_run():
+            raise GroklabError(f"{self.path} is not a groklab run directory (no config.json)")
+        data = read_json(self.config_path)
+        return RunConfig.from_dict(data)
+
+    def prepare(self, config: RunConfig, overwrite: bool = False) -> bool:
+        """Make the directory hold `config`. Returns True when an earlier run can be resumed.
+
+        A directory holding a different config is refused unless `overwrite`, which clears it."""
+        if self.is_run():
+            diffs = _config_diff(self.read_config(), config)
+            if diffs and not overwrite:
+                raise GroklabError(
+                    f"{self.path} holds a run with a different config ({'; '.join(diffs)}); "
+                    "pass --overwrite to replace it, or --out for a new directory")
+            if diffs:
+                self.clear()
+        write_json(self.config_path, {**config.to_dict(), "versions": versions()})
+        return self.state_path.is_file()
+
+    def clear(self) -> None:
+        for name in ("metrics.jsonl", "summary.json", "state.safetensors", "analysis.json",
+                     "program.py", "report.html"):
+            self.file(name).unlink(missing_ok=True)
+        shutil.rmtree(self.ckpt_dir, ignore_errors=True)
+
+    # ---- lock ---------------------------------------------------------------------------------
+    @contextmanager
+    def writer(self) -> Iterator["RunStore"]:
+        """Hold the run's lock; a second live writer is refused, a stale lock is taken over."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise GroklabError(f"cannot create run directory {self.path}: {e.strerror}") from None
+        if not os.access(self.path, os.W_OK):
+            raise GroklabError(f"run directory {self.path} is not writable")
+        self._acquire()
+        try:
+            yield self
+        finally:
+            self.lock_path.unlink(missing_ok=True)
+
+    def _acquire(self) -> None:
+        for _ in range(2):
+            try:
+                fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                pid = _lock_pid(self.lock_path)
+                if pid is not None and pid != os.getpid() and _alive(pid):
+                    raise GroklabError(f"{self.path} is in use by another groklab process "
+                                       f"(pid {pid}); wait for it or remove {self.lock_path}") from None
+                self.lock_path.unlink(missing_ok=True)  # stale: its process is gone
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(str(os.getpid()))
+            return
+        raise GroklabError(f"could not lock {self.path}")
+
+    # ---- metrics ------------------------------------------------------------------------------
+    def read_metrics(self) -> list[dict]:
+        """Metric rows in order; a torn last line (a killed writer) is skipped."""
+        if not self.metrics_path.is_file():
+            return []
+        rows = []
+        for line in self.metrics_path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except ValueError:
+                break
+        return rows
+
+    def keep_metrics_before(self, epoch: int) -> list[dict]:
+        rows = [r for r in self.read_metrics() if r["epoch"] < epoch]
+        write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in rows))
+        return rows
+
+    def append_metrics(self, row: dict) -> None:
+        with open(self.metrics_path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+    # ---- checkpoints --------------------------------------------------------------------------
+    def checkpoint_path(self, epoch: int) -> Path:
+        return self.ckpt_dir / f"epoch_{epoch:07d}.safetensors"
+
+    def save_checkpoint(self, epoch: int, weights: dict[str, torch.Tensor]) -> None:
+        save_tensors(self.checkpoint_path(epoch), weights, {"epoch": str(epoch), "format": "groklab"})
+
+    def checkpoint_epochs(self) -> list[int]:
+        if not self.ckpt_dir.is_dir():
+            return []
+        return sorted(int(m.group(1)) for f in os.listdir(self.ckpt_dir) if (m := CKPT_RE.match(f)))
+
+    def load_checkpoint(self, epoch: int) -> dict[str, torch.Tensor]:
+        path = self.checkpoint_path(epoch)
+        if not path.is_file():
+            raise GroklabError(f"no checkpoint at epoch {epoch} in {self.path}; "
+                               f"available: {_span(self.checkpoint_epochs())}")
+        return load_tensors(path)
+
+    def drop_checkpoints_after(self, epoch: int) -> None:
+        for e in self.checkpoint_epochs():
+            if e > epoch:
+                self.checkpoint_path(e).unlink()
+
+    # ---- resume state -------------------------------------------------------------------------
+    def save_state(self, epoch: int, tensors: dict[str, torch.Tensor]) -> None:
+        save_tensors(self.state_path, tensors, {"epoch": str(epoch)})
+
+    def load_state(self) -> tuple[int, dict[str, torch.Tensor]]:
+        tensors = load_tensors(self.state_path)
+        from safetensors import safe_open
+
+        with safe_open(str(self.state_path), "pt") as f:
+            epoch = int(f.metadata()["epoch"])
+        return epoch, tensors
+
+    # ---- summary and later artefacts ----------------------------------------------------------
+    def write_summary(self, summary: dict) -> None:
+        write_json(self.summary_path, summary)
+
+    def read_summary(self) -> dict | None:
+        return read_json(self.summary_path) if self.summary_path.is_file() else None
+
+
+def _lock_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _span(epochs: list[int]) -> str:
+    if not epochs:
+        return "none"
+    return f"{len(epochs)} checkpoints, epochs {epochs[0]}..{epochs[-1]}"
+
+
+def find_runs(root: str | os.PathLike) -> list[RunStore]:
+    """Run directories at or below `root` (a directory holding config.json), sorted by path."""
+    root = Path(root)
+    if not root.is_dir():
+        raise GroklabError(f"{root} is not a directory")
+    found = [RunStore(p.parent) for p in sorted(root.rglob("config.json"))]
+    return [r for r in found if (r.path / "metrics.jsonl").exists() or r.state_path.exists()]

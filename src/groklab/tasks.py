@@ -1,0 +1,66 @@
+"""Binary operations mod p: the table of all pairs and the seeded train/test split.
+
+Glossary: `n` counts pairs (p² for most tasks, p(p-1) for div, which excludes b = 0).
+Pairs are ordered a-major: pair index a*p + b (for div, a*(p-1) + (b-1)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from groklab.config import TaskConfig
+
+
+def _inverse(b: np.ndarray, p: int) -> np.ndarray:
+    return np.array([pow(int(x), p - 2, p) for x in b], dtype=np.int64)
+
+
+def apply(name: str, a: np.ndarray, b: np.ndarray, p: int) -> np.ndarray:
+    """c = a ∘ b mod p for the named operation, elementwise. # [n]"""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    ops = {
+        "add": lambda: a + b,
+        "sub": lambda: a - b,
+        "mul": lambda: a * b,
+        "div": lambda: a * _inverse(b, p),
+        "x2y2": lambda: a * a + b * b,
+        "x2xyy2": lambda: a * a + a * b + b * b,
+        "x3xy": lambda: a * a * a + a * b,
+    }
+    return ops[name]() % p
+
+
+def all_pairs(name: str, p: int) -> np.ndarray:
+    """Every valid (a, b), a-major. # [n, 2]"""
+    a, b = np.meshgrid(np.arange(p), np.arange(p), indexing="ij")
+    pairs = np.stack([a.ravel(), b.ravel()], axis=1).astype(np.int64)
+    return pairs[pairs[:, 1] != 0] if name == "div" else pairs
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """All pairs of a task with their answers and the train/test split (index arrays into pairs)."""
+
+    task: TaskConfig
+    pairs: np.ndarray  # [n, 2]
+    labels: np.ndarray  # [n]
+    train_idx: np.ndarray  # [n_train], sorted
+    test_idx: np.ndarray  # [n_test], sorted
+
+    @property
+    def is_train(self) -> np.ndarray:  # [n] bool
+        mask = np.zeros(len(self.pairs), dtype=bool)
+        mask[self.train_idx] = True
+        return mask
+
+
+def make_dataset(task: TaskConfig) -> Dataset:
+    """The dataset of `task`: a pure function of (name, p, frac_train, data_seed)."""
+    pairs = all_pairs(task.name, task.p)
+    labels = apply(task.name, pairs[:, 0], pairs[:, 1], task.p)
+    n_train = round(task.frac_train * len(pairs))
+    order = np.random.Generator(np.random.PCG64(task.data_seed)).permutation(len(pairs))
+    return Dataset(task, pairs, labels, np.sort(order[:n_train]), np.sort(order[n_train:]))
