@@ -1,0 +1,71 @@
+import pytest
+import torch
+
+from groklab.config import ModelConfig
+from groklab.errors import GroklabError
+from groklab.models import build_model
+
+
+def _pairs(p):
+    a = torch.arange(p)
+    return torch.cartesian_prod(a, a)
+
+
+@pytest.mark.parametrize("layer_norm", [False, True])
+@pytest.mark.parametrize("act", ["relu", "gelu"])
+def test_fast_path_equals_plain_forward(layer_norm, act):
+    p = 17
+    model = build_model(ModelConfig(d_model=32, n_heads=4, d_head=8, d_mlp=64, act=act,
+                                    layer_norm=layer_norm), p, seed=3)
+    pairs = _pairs(p)
+    labels = (pairs.sum(1) * 5) % p
+    grads = []
+    outs = []
+    for fast in (True, False):
+        model.zero_grad()
+        logits = model.logits(pairs) if fast else model(model.tokens(pairs))[:, -1]
+        torch.nn.functional.cross_entropy(logits, labels).backward()
+        outs.append(logits.detach())
+        grads.append({n: q.grad.clone() for n, q in model.named_parameters()})
+    scale = outs[1].abs().max()
+    assert (outs[0] - outs[1]).abs().max() <= 1e-5 * scale
+    for name, g in grads[1].items():
+        assert (grads[0][name] - g).abs().max() <= 1e-5 * g.abs().max().clamp_min(1e-12), name
+
+
+def test_parameters_follow_transformerlens_layout():
+    model = build_model(ModelConfig(), 113, 0)
+    shapes = {n: tuple(q.shape) for n, q in model.named_parameters()}
+    assert shapes["embed.W_E"] == (114, 128)
+    assert shapes["pos_embed.W_pos"] == (3, 128)
+    assert shapes["blocks.0.attn.W_Q"] == (4, 128, 32)
+    assert shapes["blocks.0.attn.W_O"] == (4, 32, 128)
+    assert shapes["blocks.0.mlp.W_in"] == (128, 512)
+    assert shapes["blocks.0.mlp.W_out"] == (512, 128)
+    assert shapes["unembed.W_U"] == (128, 113)
+    # init scale of the reference: N(0,1)/sqrt(d_model)
+    assert abs(model.blocks[0].mlp.W_in.std().item() - 128**-0.5) < 0.01
+
+
+def test_hooks_are_scoped_and_can_replace():
+    model = build_model(ModelConfig(d_model=16, n_heads=2, d_head=8, d_mlp=32), 7, 0)
+    pairs = _pairs(7)
+    base = model.logits(pairs)
+    with model.hooks({"blocks.0.mlp.hook_post": lambda x, name: torch.zeros_like(x)}):
+        ablated = model.logits(pairs)
+    assert not torch.allclose(base, ablated)
+    assert torch.equal(model.logits(pairs), base)  # hook removed on exit
+    _, cache = model.run_with_cache(pairs, ["blocks.0.mlp.hook_post", "blocks.0.attn.hook_pattern"])
+    assert cache["blocks.0.mlp.hook_post"].shape == (49, 1, 32)
+    assert cache["blocks.0.attn.hook_pattern"].shape == (49, 2, 1, 3)
+    assert torch.allclose(cache["blocks.0.attn.hook_pattern"].sum(-1), torch.ones(49, 2, 1))
+    with pytest.raises(GroklabError, match="unknown hook point"):
+        with model.hooks({"nope": lambda x, n: None}):
+            pass
+
+
+def test_mlp_model_shapes_and_determinism():
+    cfg = ModelConfig(kind="mlp", d_model=8, d_mlp=16, act="quadratic", combine="sum")
+    a, b = build_model(cfg, 11, 5), build_model(cfg, 11, 5)
+    assert torch.equal(a.logits(_pairs(11)), b.logits(_pairs(11)))
+    assert a.logits(_pairs(11)).shape == (121, 11)

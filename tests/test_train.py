@@ -1,0 +1,123 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import groklab_cli, tiny_config
+from groklab.errors import GroklabError
+from groklab.store import RunStore
+from groklab.train import run
+
+TINY_FLAGS = ["--task", "add", "--p", "13", "--frac-train", "0.5", "--data-seed", "1",
+              "--d-model", "16", "--n-heads", "2", "--d-head", "8", "--d-mlp", "32",
+              "--lr", "3e-3", "--eval-every", "5", "--ckpt-every", "20", "--ckpt-log-points", "5",
+              "--quiet", "--threads", "1"]
+
+
+def test_same_config_gives_bit_identical_metrics(tmp_path, tiny):
+    a = run(tiny, tmp_path / "a", quiet=True)
+    b = run(tiny, tmp_path / "b", quiet=True)
+    rows_a, rows_b = RunStore(a.path).read_metrics(), RunStore(b.path).read_metrics()
+    assert rows_a == rows_b and len(rows_a) > 5
+
+
+def test_run_directory_layout_and_summary(tmp_path, tiny):
+    result = run(tiny, tmp_path / "r", quiet=True)
+    store = RunStore(result.path)
+    assert store.read_config() == tiny
+    config = json.loads(store.config_path.read_text())
+    assert set(config["versions"]) >= {"groklab", "torch"}
+    assert store.checkpoint_epochs()[0] == 0 and store.checkpoint_epochs()[-1] == 60
+    weights = store.load_checkpoint(60)
+    assert "embed.W_E" in weights
+    summary = store.read_summary()
+    assert summary["epochs"] == 60 and "grokked_epoch" in summary and "memorized_epoch" in summary
+    assert not store.lock_path.exists()
+
+
+def test_checkpoint_schedule_is_dense_over_a_long_run():
+    from groklab.config import preset
+    from groklab.train.callbacks import checkpoint_schedule
+
+    epochs = sorted(checkpoint_schedule(preset("nanda2023").train))
+    assert len([e for e in epochs if e <= 14000]) >= 100
+    assert epochs[:5] == [0, 1, 2, 3, 4]  # log-spaced: dense early
+
+
+def test_resume_after_kill_equals_uninterrupted_run(tmp_path):
+    flags = TINY_FLAGS + ["--epochs", "800"]
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "groklab.cli", "train", *flags, "--out",
+                             str(killed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = RunStore(killed)
+    deadline = time.time() + 60
+    while time.time() < deadline and not (store.state_path.exists() and len(store.read_metrics()) > 40):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "training finished before it could be killed"
+    assert 40 < len(store.read_metrics()) < 161
+    resumed = groklab_cli("train", *flags, "--out", str(killed))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed from epoch" in resumed.stdout
+    fresh = groklab_cli("train", *flags, "--out", str(tmp_path / "fresh"))
+    assert fresh.returncode == 0, fresh.stderr
+    assert store.read_metrics() == RunStore(tmp_path / "fresh").read_metrics()
+    assert store.checkpoint_epochs() == RunStore(tmp_path / "fresh").checkpoint_epochs()
+
+
+def test_grokfast_filters_train_and_resume(tmp_path):
+    for kind in ("ema", "ma"):
+        cfg = tiny_config(epochs=40, grokfast=kind, grokfast_window=5)
+        a = run(cfg, tmp_path / kind, quiet=True)
+        assert a.summary["final"]["loss/train"] < 4.0
+        plain = run(tiny_config(epochs=40), tmp_path / f"plain-{kind}", quiet=True)
+        assert a.summary["final"]["loss/train"] != plain.summary["final"]["loss/train"]
+
+
+def test_corrupt_checkpoint_is_named(tmp_path, tiny):
+    result = run(tiny, tmp_path / "r", quiet=True)
+    store = RunStore(result.path)
+    path = store.checkpoint_path(60)
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(GroklabError, match="epoch_0000060.safetensors"):
+        store.load_checkpoint(60)
+
+
+def test_second_writer_is_refused_and_stale_lock_taken_over(tmp_path, tiny):
+    store = RunStore(tmp_path / "r")
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        store.path.mkdir()
+        store.lock_path.write_text(str(holder.pid))
+        with pytest.raises(GroklabError, match=f"pid {holder.pid}"):
+            run(tiny, store.path, quiet=True)
+    finally:
+        holder.kill()
+        holder.wait()
+    run(tiny, store.path, quiet=True)  # the holder is gone: its lock is stale
+    assert not store.lock_path.exists()
+
+
+def test_different_config_is_refused_unless_overwrite(tmp_path, tiny):
+    run(tiny, tmp_path / "r", quiet=True)
+    other = tiny_config(epochs=60, lr=1e-2)
+    with pytest.raises(GroklabError, match="train.lr"):
+        run(other, tmp_path / "r", quiet=True)
+    result = run(other, tmp_path / "r", quiet=True, overwrite=True)
+    assert RunStore(result.path).read_config().train.lr == 1e-2
+
+
+def test_longer_epochs_extend_a_finished_run(tmp_path):
+    run(tiny_config(epochs=40), tmp_path / "r", quiet=True)
+    extended = run(tiny_config(epochs=60), tmp_path / "r", quiet=True)
+    assert extended.resumed_from == 40
+    full = run(tiny_config(epochs=60), tmp_path / "full", quiet=True)
+    a = {r["epoch"]: r for r in RunStore(extended.path).read_metrics()}
+    b = {r["epoch"]: r for r in RunStore(full.path).read_metrics()}
+    assert a[60] == b[60]
+    assert all(a[e] == b[e] for e in set(a) & set(b))  # the log-spaced epochs depend on `epochs`
