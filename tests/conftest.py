@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from groklab.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
+from groklab.train import run
 
 torch.use_deterministic_algorithms(True)
 
@@ -32,3 +33,21 @@ def groklab_cli(*args: str, cwd=None, timeout: float = 120) -> subprocess.Comple
     """Run the CLI in a subprocess, as a user would."""
     return subprocess.run([sys.executable, "-m", "groklab.cli", *args], capture_output=True,
                           text=True, cwd=cwd, timeout=timeout)
+
+
+SMALL = {
+    "task": {"name": "add", "p": 31, "frac_train": 0.5},
+    "model": {"d_model": 64, "n_heads": 4, "d_head": 16, "d_mlp": 128},
+    "train": {"epochs": 6000, "lr": 5e-3, "stop_patience": 300, "eval_every": 10, "ckpt_every": 100},
+}
+
+
+def small_config() -> RunConfig:
+    """A transformer on a+b mod 31 that memorizes by ~60 epochs and groks by ~1300 (about 10 s)."""
+    return RunConfig.from_dict(SMALL)
+
+
+@pytest.fixture(scope="session")
+def grokked_run(tmp_path_factory):
+    """One real grokking run shared by the slow tests."""
+    return run(small_config(), tmp_path_factory.mktemp("grok") / "run", quiet=True, threads=1)

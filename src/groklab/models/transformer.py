@@ -125,8 +125,10 @@ class MLP(nn.Module):
         self.hook_post = HookPoint()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # [..., m] -> [..., m]
-        pre = self.hook_pre(x @ self.W_in + self.b_in)
-        return self.hook_post(self.act(pre)) @ self.W_out + self.b_out
+        lead = x.shape[:-1]
+        pre = self.hook_pre(torch.addmm(self.b_in, x.reshape(-1, x.shape[-1]), self.W_in).view(*lead, -1))
+        post = self.hook_post(self.act(pre))
+        return torch.addmm(self.b_out, post.reshape(-1, post.shape[-1]), self.W_out).view(*lead, -1)
 
 
 class Block(nn.Module):
