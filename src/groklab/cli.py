@@ -117,6 +117,76 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bar(total: int, quiet: bool, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, disable=quiet or not sys.stderr.isatty(), desc=desc, unit="ckpt")
+
+
+def format_analysis(r) -> str:
+    """A terminal summary of an AnalysisResult."""
+    k = r.keys
+    lines = [
+        f"{r.task} mod {r.p} ({r.model['kind']}): accuracy {r.accuracy:.4f} on all pairs",
+        f"key frequencies: {r.key_frequencies}  (views: embed {k.views['embed']}, neurons "
+        f"{k.views['neurons']}, unembed {k.views['unembed']}; agreement {k.agreement:.2f})",
+        f"  sufficient: {k.sufficient} (restricted accuracy {k.restricted_acc:.4f}); necessary: "
+        + ", ".join(f"{f}:{'yes' if v else 'NO'}" for f, v in k.necessary.items()),
+        f"neurons explained (FVE > 0.85): {r.neuron_fraction_explained:.1%}  clusters {r.neurons.clusters}",
+        f"logit FVE of sum_k a_k cos(w_k(a+b-c)): {r.logit_fve:.3f}",
+        f"restricted loss {r.restricted_loss:.3g} (acc {r.restricted_accuracy:.4f}); excluded loss "
+        f"(train) {r.excluded_loss:.3g}; full train loss {r.train_loss:.3g}",
+        "circularity: " + ", ".join(f"k={c.freq}: {c.circularity:.2f}" for c in r.circles),
+    ]
+    if r.phases is not None:
+        ph = r.phases
+        lines.append(f"phases: memorization ends {ph.memorization_end}, circuit formation ends "
+                     f"{ph.circuit_formation_end}, cleanup ends {ph.cleanup_end}; grokked at "
+                     f"{ph.grokked_epoch}")
+        lines.append(f"Spearman(restricted loss, test loss): {r.structure_test_loss_spearman:.3f} "
+                     f"from the end of memorization, {r.structure_test_loss_spearman_all:.3f} over "
+                     f"all {len(r.progress)} checkpoints; emergence {r.emergence}")
+    lines.append(f"{'ablation':18s} {'loss':>9s} {'acc':>7s} {'test acc':>8s}")
+    lines += [f"{a.name:18s} {a.loss:9.4g} {a.acc:7.4f} {a.test_acc:8.4f}" for a in r.ablations]
+    lines += [f"note: {n}" for n in r.notes]
+    return "\n".join(lines)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from groklab.analysis import analyze_file, analyze_run
+    from groklab.train.run import set_threads
+
+    set_threads(args.threads)
+    target = Path(args.target)
+    if target.is_dir():
+        bar = _bar(0, args.quiet, "analyze")
+
+        def tick(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = analyze_run(target, args.checkpoint, with_progress=not args.no_progress,
+                             on_checkpoint=tick)
+        bar.close()
+        where = target / "analysis.json"
+    else:
+        result = analyze_file(target, args.layout, args.task, args.p, args.act, json_path=args.json)
+        where = result.source["json"]
+    print(format_analysis(result))
+    print(f"wrote {where}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from groklab.analysis.analyze import load_run_model
+    from groklab.models.io import export_transformerlens
+
+    model, epoch = load_run_model(args.run, args.checkpoint)
+    out = export_transformerlens(model, args.o)
+    print(f"wrote {out}/model.safetensors and {out}/config.json (epoch {epoch}, TransformerLens layout)")
+    return 0
+
+
 def build_parser() -> Parser:
     parser = Parser(prog="groklab", description="Train, analyse and extract the algorithms that "
                                                 "small networks learn on modular arithmetic.")
@@ -133,6 +203,28 @@ def build_parser() -> Parser:
     _runtime_flags(p)
     _add_config_flags(p)
     p.set_defaults(fn=cmd_train)
+
+    p = sub.add_parser("analyze", help="reverse-engineer the algorithm in a run or a model file")
+    p.add_argument("target", help="a run directory, or a model file (.safetensors, .pt, .pth)")
+    p.add_argument("--layout", choices=("transformerlens", "nanda2023"), default=None,
+                   help="layout of a model file (default: detected from the shapes)")
+    p.add_argument("--task", choices=("add", "sub", "mul", "div"), default=None,
+                   help="task of a model file (default: inferred from its accuracy)")
+    p.add_argument("--p", type=int, default=None, help="modulus of a model file (default: from shapes)")
+    p.add_argument("--act", choices=("relu", "gelu"), default="relu", help="MLP activation of a file")
+    p.add_argument("--checkpoint", type=int, default=None, help="epoch to analyse (default: last)")
+    p.add_argument("--json", default=None, help="where to write a model file's analysis JSON")
+    p.add_argument("--no-progress", action="store_true", help="skip the scan over all checkpoints")
+    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(fn=cmd_analyze)
+
+    p = sub.add_parser("export", help="write a run's model in the TransformerLens layout")
+    p.add_argument("run", help="run directory")
+    p.add_argument("--layout", choices=("transformerlens",), default="transformerlens")
+    p.add_argument("-o", required=True, metavar="DIR", help="output directory")
+    p.add_argument("--checkpoint", type=int, default=None, help="epoch (default: last)")
+    p.set_defaults(fn=cmd_export)
 
     p = sub.add_parser("runs", help="list the runs under a directory")
     p.add_argument("dir", nargs="?", default="runs")

@@ -40,6 +40,12 @@ def all_pairs(name: str, p: int) -> np.ndarray:
     return pairs[pairs[:, 1] != 0] if name == "div" else pairs
 
 
+def pair_index(name: str, p: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Index into `all_pairs(name, p)` of each (a, b). # [n]"""
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    return a * (p - 1) + (b - 1) if name == "div" else a * p + b
+
+
 @dataclass(frozen=True)
 class Dataset:
     """All pairs of a task with their answers and the train/test split (index arrays into pairs)."""

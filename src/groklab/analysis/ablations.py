@@ -1,0 +1,123 @@
+"""Ablations that verify the algorithm: restricted and excluded logits, Fourier projections of the
+embeddings and the neurons, and zero- or mean-ablation of each head and of the MLP.
+
+Every row is measured on the grid of group coordinates (all p² pairs for add and sub; the pairs
+without 0 for mul and div): loss and accuracy on all its pairs and on its test pairs.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from groklab.analysis.fourier import fourier_basis
+from groklab.analysis.logits import excluded, restricted
+from groklab.analysis.probe import Probe
+
+
+@dataclass(frozen=True)
+class Ablation:
+    name: str
+    description: str
+    loss: float  # all grid pairs
+    acc: float
+    test_loss: float
+    test_acc: float
+    train_loss: float
+
+
+def _row(probe: Probe, name: str, description: str, logits: np.ndarray) -> Ablation:
+    loss, acc = probe.grid_scores(logits)
+    test_loss, test_acc = probe.grid_scores(logits, ~probe.grid_train)
+    train_loss, _ = probe.grid_scores(logits, probe.grid_train)
+    return Ablation(name, description, round(loss, 6), round(acc, 6), round(test_loss, 6),
+                    round(test_acc, 6), round(train_loss, 6))
+
+
+def key_projector(n: int, freqs) -> np.ndarray:
+    """Projector onto span{const, cos_k, sin_k : k key} over Z_N. # [N, N]"""
+    f = fourier_basis(n)
+    rows = [0] + [r for k in freqs for r in (2 * k - 1, 2 * k)]
+    return f[rows].T @ f[rows]
+
+
+def embed_key_only(probe: Probe, freqs) -> np.ndarray:
+    """Grid logits with the number-token embeddings projected onto the key frequencies."""
+    model = copy.deepcopy(probe.model)
+    tokens = torch.as_tensor(probe.coords.tokens)
+    proj = torch.as_tensor(key_projector(probe.coords.n, freqs), dtype=torch.float32)
+    with torch.no_grad():
+        w_e = model.token_embeddings()
+        w_e[tokens] = proj @ w_e[tokens]
+    return Probe(model, probe.data, probe.coords, probe.grid_pairs, probe.grid_labels,
+                 probe.grid_train).grid_logits()
+
+
+def neurons_key_only(probe: Probe, freqs) -> np.ndarray:
+    """Grid logits with each neuron's last-position activation kept only in the key blocks
+    {const, cos_k, sin_k}² (the constant included)."""
+    n = probe.coords.n
+    f = torch.as_tensor(fourier_basis(n), dtype=torch.float32)
+    keep = torch.zeros(n, n)
+    idx = [0] + [r for k in freqs for r in (2 * k - 1, 2 * k)]
+    keep[np.ix_(idx, idx)] = 1.0
+
+    def hook(x: torch.Tensor, _name: str) -> torch.Tensor:
+        last = x.reshape(x.shape[0], -1, x.shape[-1])
+        acts = last[:, -1].reshape(n, n, -1)
+        coef = torch.einsum("jb,ibd->ijd", f, torch.einsum("ia,abd->ibd", f, acts))
+        coef = coef * keep[..., None]
+        new = torch.einsum("jb,ajd->abd", f, torch.einsum("ia,ijd->ajd", f, coef)).reshape(n * n, -1)
+        out = last.clone()
+        out[:, -1] = new
+        return out.reshape(x.shape)
+
+    return probe.grid_logits({probe.model.neuron_hook: hook})
+
+
+def _component_hooks(probe: Probe) -> list[tuple[str, str, str, object]]:
+    """(name, description, hook point, selector) for each attention head and the MLP."""
+    model, out = probe.model, []
+    if model.cfg.kind == "transformer":
+        for h in range(model.cfg.n_heads):
+            out.append((f"head{h}", f"attention head {h}", "blocks.0.attn.hook_z",
+                        (slice(None), slice(None), h)))
+        out.append(("mlp", "the MLP", "blocks.0.hook_mlp_out", (Ellipsis,)))
+    return out
+
+
+def component_ablations(probe: Probe) -> list[Ablation]:
+    rows = []
+    for name, desc, point, sel in _component_hooks(probe):
+        for mode in ("zero", "mean"):
+            def hook(x, _n, sel=sel, mode=mode):
+                x = x.clone()
+                x[sel] = 0.0 if mode == "zero" else x[sel].mean(0, keepdim=True).expand_as(x[sel])
+                return x
+            rows.append(_row(probe, f"{mode}:{name}", f"{mode}-ablate {desc}",
+                             probe.grid_logits({point: hook})))
+    return rows
+
+
+def ablation_table(probe: Probe, logits: np.ndarray, freqs) -> list[Ablation]:
+    """All ablations for the key frequencies `freqs`; `logits` are the model's grid logits."""
+    c = probe.coords
+    rows = [
+        _row(probe, "full", "the model as trained", logits),
+        _row(probe, "restricted", "logits kept only in the constant and key-frequency directions",
+             restricted(logits, c, freqs)),
+        _row(probe, "excluded", "logits with the key-frequency directions removed",
+             excluded(logits, c, freqs)),
+    ]
+    rows += [_row(probe, f"exclude:{k}", f"logits without frequency {k}", excluded(logits, c, [k]))
+             for k in freqs]
+    if freqs:
+        rows.append(_row(probe, "embed:key-only", "W_E projected onto the key frequencies",
+                         embed_key_only(probe, freqs)))
+        rows.append(_row(probe, "neurons:key-only",
+                         "neuron activations kept only in the key-frequency blocks",
+                         neurons_key_only(probe, freqs)))
+    return rows + component_ablations(probe)

@@ -1,0 +1,241 @@
+"""`analyze`: reverse-engineer the Fourier algorithm in a model, verify it, track it over a run.
+
+Reads as the pipeline: load → snapshot (views) → key frequencies → circles, neurons, logit fit →
+ablations → (for runs) progress over every checkpoint and phases → analysis.json.
+
+The JSON schema (version 1) is the `AnalysisResult` dataclass, flattened with `dataclasses.asdict`;
+its top level always has key_frequencies, accuracy, neuron_fraction_explained, logit_fve,
+restricted_loss, excluded_loss, and for runs phases and progress (one object per checkpoint).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from groklab.analysis import keyfreq
+from groklab.analysis.ablations import Ablation, ablation_table
+from groklab.analysis.embeddings import Circle, circle
+from groklab.analysis.grokking import Phases, phases
+from groklab.analysis.logits import LogitFit, excluded, fit_logits, interference, restricted
+from groklab.analysis.neurons import NeuronClusters
+from groklab.analysis.probe import Probe
+from groklab.analysis.progress import ProgressPoint, emergence, scan, snapshot, spearman
+from groklab.config import TaskConfig
+from groklab.errors import GroklabError
+from groklab.models import HookedModel, build_model
+from groklab.models.io import build_imported, import_model, load_weights
+from groklab.store import RunStore, read_json, write_json
+from groklab.tasks import Dataset, make_dataset
+
+SCHEMA_VERSION = 1
+ANALYSIS_FILE = "analysis.json"
+
+
+@dataclass
+class AnalysisResult:
+    """Everything `groklab analyze` finds; `to_dict()` is the analysis.json schema."""
+
+    schema_version: int
+    source: dict  # kind (run|file), path, checkpoint epoch, layout
+    task: str
+    p: int
+    group_order: int  # N: p, or p-1 for mul/div (discrete logs)
+    generator: int | None
+    model: dict  # the ModelConfig
+    accuracy: float  # the model on all valid pairs of the task
+    loss: float
+    test_accuracy: float
+    key_frequencies: list[int]
+    key_frequency_rule: str
+    keys: keyfreq.KeyFrequencies
+    embed_norms: list[float]  # Fourier norm of W_E per frequency 1..K
+    unembed_norms: list[float]  # Fourier norm of W_L per frequency 1..K
+    circles: list[Circle]
+    neurons: NeuronClusters
+    neuron_fraction_explained: float
+    logit_fit: LogitFit
+    logit_fve: float
+    interference: dict
+    restricted_loss: float
+    restricted_accuracy: float
+    excluded_loss: float  # on the training pairs
+    train_loss: float  # the full model on the training pairs of the grid
+    ablations: list[Ablation]
+    notes: list[str] = field(default_factory=list)
+    phases: Phases | None = None
+    progress: list[ProgressPoint] | None = None
+    structure_test_loss_spearman: float | None = None  # checkpoints from the end of memorization
+    structure_test_loss_spearman_all: float | None = None  # every checkpoint
+    emergence: dict | None = None
+
+    def to_dict(self) -> dict:
+        return _clean(dataclasses.asdict(self))
+
+
+def _clean(obj):
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return None if not math.isfinite(float(obj)) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def analyze_model(model: HookedModel, data: Dataset, source: dict,
+                  notes: list[str] | None = None) -> AnalysisResult:
+    """The full single-model analysis."""
+    model.eval()
+    probe = Probe.build(model, data)
+    c = probe.coords
+    snap = snapshot(probe)
+    all_logits = probe.all_logits()
+    loss, acc = probe.scores(all_logits)
+    _, test_acc = probe.scores(all_logits, data.test_idx)
+    keys = keyfreq.choose(probe, snap.grid_logits, snap.views, acc)
+    freqs = keys.freqs
+    r_loss, r_acc = probe.grid_scores(restricted(snap.grid_logits, c, freqs))
+    x_loss, _ = probe.grid_scores(excluded(snap.grid_logits, c, freqs), probe.grid_train)
+    train_loss, _ = probe.grid_scores(snap.grid_logits, probe.grid_train)
+    w_e = model.token_embeddings().detach().double().numpy()
+    fit = fit_logits(snap.grid_logits, c, freqs)
+    test_rows = np.flatnonzero(~probe.grid_train)
+    row = int(test_rows[0]) if len(test_rows) else 0
+    notes = list(notes or [])
+    if not c.template:
+        notes.append(f"task {c.task!r} has no Fourier template: the a+b views are shown for "
+                     "reference, the restricted/excluded losses and logit fit do not describe it")
+    if not freqs:
+        notes.append("no key frequencies by the rule: the model shows no Fourier algorithm")
+    return AnalysisResult(
+        SCHEMA_VERSION, source, c.task, c.p, c.n, c.generator, dataclasses.asdict(model.cfg),
+        acc, loss, test_acc, freqs, keyfreq.RULE, keys,
+        np.sqrt(snap.embed_energy).round(6).tolist(), np.sqrt(snap.unembed_energy).round(6).tolist(),
+        [circle(w_e, c, k) for k in freqs], snap.clusters, snap.clusters.fraction_explained,
+        fit, fit.fve, interference(fit, c, row // c.n, row % c.n),
+        r_loss, r_acc, x_loss, train_loss, ablation_table(probe, snap.grid_logits, freqs), notes)
+
+
+def load_run_model(path: str | Path, checkpoint: int | None = None) -> tuple[HookedModel, int]:
+    """The model of a run at `checkpoint` (the last by default), loaded strictly."""
+    store = RunStore(path)
+    cfg = store.read_config()
+    epochs = store.checkpoint_epochs()
+    if not epochs:
+        raise GroklabError(f"{store.path} has no checkpoints yet; train it first "
+                           f"(groklab train --out {store.path} ...)")
+    epoch = epochs[-1] if checkpoint is None else checkpoint
+    model = build_model(cfg.model, cfg.task.p, cfg.seed)
+    return load_weights(model, store.load_checkpoint(epoch), str(store.checkpoint_path(epoch))), epoch
+
+
+def analyze_run(path: str | Path, checkpoint: int | None = None, with_progress: bool = True,
+                on_checkpoint: Callable[[int, int], None] | None = None,
+                write: bool = True) -> AnalysisResult:
+    """Analyse a run directory's checkpoint (the last by default) and, with `with_progress`, every
+    checkpoint; writes RUN/analysis.json."""
+    store = RunStore(path)
+    cfg = store.read_config()
+    model, epoch = load_run_model(path, checkpoint)
+    epochs = store.checkpoint_epochs()
+
+    def load(e: int) -> None:
+        load_weights(model, store.load_checkpoint(e), str(store.checkpoint_path(e)))
+
+    data = make_dataset(cfg.task)
+    result = analyze_model(model, data, {"kind": "run", "path": str(store.path), "checkpoint": epoch,
+                                         "layout": "groklab", "preset": cfg.preset})
+    if with_progress:
+        states = [(e, (lambda e=e: load(e))) for e in epochs]
+        done = [0]
+
+        def tick(e: int) -> None:
+            done[0] += 1
+            if on_checkpoint:
+                on_checkpoint(done[0], len(epochs))
+
+        probe = Probe.build(model, data)
+        points = scan(probe, states, result.key_frequencies, tick)
+        result.progress = points
+        result.phases = phases(store.read_metrics())
+        result.structure_test_loss_spearman_all = spearman([p.restricted_loss for p in points],
+                                                           [p.loss_test for p in points])
+        start = result.phases.memorization_end or 0
+        late = [p for p in points if p.epoch >= start]
+        result.structure_test_loss_spearman = spearman([p.restricted_loss for p in late],
+                                                       [p.loss_test for p in late])
+        result.emergence = emergence(points, result.key_frequencies)
+        load(epoch)
+    if write:
+        write_json(store.file(ANALYSIS_FILE), result.to_dict())
+    return result
+
+
+def infer_task(model: HookedModel, p: int) -> tuple[str, float]:
+    """The template task on which the model is most accurate, with that accuracy."""
+    best = ("add", -1.0)
+    for task in ("add", "sub", "mul", "div"):
+        try:
+            data = make_dataset(TaskConfig(name=task, p=p, frac_train=0.3))
+        except GroklabError:
+            continue
+        with torch.no_grad():
+            acc = (model.logits(torch.as_tensor(data.pairs)).argmax(-1).numpy() == data.labels).mean()
+        if acc > best[1]:
+            best = (task, float(acc))
+    return best
+
+
+def analyze_file(path: str | Path, layout: str | None = None, task: str | None = None,
+                 p: int | None = None, act: str = "relu", frac_train: float = 0.3,
+                 data_seed: int = 598, json_path: str | Path | None = None,
+                 report: Callable[[str], None] = print) -> AnalysisResult:
+    """Analyse a model file users bring; its accuracy on all pairs is checked and printed first."""
+    imported = import_model(path, layout, act)
+    if p is not None and p != imported.p:
+        raise GroklabError(f"--p {p} does not match the file, whose shapes say p={imported.p}")
+    model = build_imported(imported, str(path))
+    notes = []
+    if task is None:
+        task, acc = infer_task(model, imported.p)
+        if acc < 0.5:
+            raise GroklabError(f"cannot infer the task of {path}: its best accuracy is {acc:.3f} "
+                               f"({task} mod {imported.p}); pass --task")
+        notes.append(f"task inferred from accuracy: {task} ({acc:.4f})")
+    data = make_dataset(TaskConfig(name=task, p=imported.p, frac_train=frac_train,
+                                   data_seed=data_seed))
+    notes.append(f"the file records no groklab split: train/test figures use frac_train="
+                 f"{frac_train}, data_seed={data_seed}")
+    with torch.no_grad():
+        acc = float((model.logits(torch.as_tensor(data.pairs)).argmax(-1).numpy()
+                     == data.labels).mean())
+    report(f"loaded {path} ({imported.model.kind}, p={imported.p}, task {task}): "
+           f"accuracy on all {len(data.pairs)} pairs {acc:.4f}")
+    result = analyze_model(model, data, {"kind": "file", "path": str(path), "checkpoint": None,
+                                         "layout": layout or "auto"}, notes)
+    out = Path(json_path) if json_path else Path(path).with_suffix(".analysis.json")
+    write_json(out, result.to_dict())
+    result.source["json"] = str(out)
+    return result
+
+
+def read_analysis(path: str | Path) -> dict:
+    """analysis.json of a run directory (or a JSON path) as a dict."""
+    path = Path(path)
+    file = path / ANALYSIS_FILE if path.is_dir() else path
+    if not file.is_file():
+        raise GroklabError(f"{path} has no analysis yet; run: groklab analyze {path}")
+    data = read_json(file)
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise GroklabError(f"{file} has schema version {data.get('schema_version')}; "
+                           f"this groklab reads {SCHEMA_VERSION}: re-run groklab analyze")
+    return data

@@ -1,0 +1,103 @@
+"""The Fourier toolkit of a cyclic group Z_N, and the group coordinates of each task.
+
+Glossary: N (group order: p for add/sub, p-1 for mul/div via discrete logs), K = N // 2 frequencies
+(k = 1..K), freq (an integer k; w_k = 2πk/N), d (any feature width).
+
+For `mul` and `div` the algorithm runs on discrete logarithms: with g a generator of Z_p^*, the token
+x != 0 sits at coordinate log_g x of Z_{p-1}, and a·b becomes log a + log b. Token 0 has no
+coordinate; pairs involving it are left out of the Fourier views. `sub` and `div` use a - b.
+Tasks without a template (x2y2, x2xyy2, x3xy) are read in plain coordinates with sign +1; their
+Fourier views are computed, but the a+b form does not describe them (the report says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from groklab.config import is_prime
+
+TEMPLATE_TASKS = ("add", "sub", "mul", "div")
+
+
+def fourier_basis(n: int) -> np.ndarray:
+    """Orthonormal real Fourier basis of Z_n, rows: const, cos_1, sin_1, ..., cos_K, sin_K
+    (and the Nyquist cos for even n). # [n, n]"""
+    x = np.arange(n)
+    rows = [np.full(n, 1 / np.sqrt(n))]
+    for k in range(1, (n - 1) // 2 + 1):
+        rows.append(np.sqrt(2 / n) * np.cos(2 * np.pi * k * x / n))
+        rows.append(np.sqrt(2 / n) * np.sin(2 * np.pi * k * x / n))
+    if n % 2 == 0:
+        rows.append(np.cos(np.pi * x) / np.sqrt(n))
+    return np.stack(rows)
+
+
+def n_freqs(n: int) -> int:
+    return (n - 1) // 2
+
+
+def freq_norms(m: np.ndarray) -> np.ndarray:
+    """Fourier norm of each frequency k = 1..K over the first axis of m [N, d]. # [K]"""
+    coeffs = fourier_basis(m.shape[0]) @ m.reshape(m.shape[0], -1)  # [N, d]
+    k = n_freqs(m.shape[0])
+    return np.sqrt((coeffs[1:1 + 2 * k] ** 2).reshape(k, 2, -1).sum(axis=(1, 2)))
+
+
+def fourier_2d(x: np.ndarray) -> np.ndarray:
+    """2-D transform over the first two axes of x [N, N, ...] (basis on both sides)."""
+    f = fourier_basis(x.shape[0])
+    return np.einsum("ia,jb,ab...->ij...", f, f, x, optimize=True)
+
+
+def gini(c: np.ndarray) -> float:
+    """Gini coefficient (Hurley & Rickard 2009) of non-negative values: 0 flat, -> 1 sparse."""
+    c = np.sort(np.abs(np.asarray(c, dtype=np.float64)))
+    n = len(c)
+    if n == 0 or c.sum() == 0:
+        return 0.0
+    i = np.arange(1, n + 1)
+    return float(1 - 2 * np.sum((c / c.sum()) * (n - i + 0.5) / n))
+
+
+@lru_cache(maxsize=None)
+def generator(p: int) -> int:
+    """The smallest generator of Z_p^* (p prime)."""
+    order = p - 1
+    factors = {q for q in range(2, order + 1) if order % q == 0 and is_prime(q)}
+    return next(g for g in range(2, p) if all(pow(g, order // q, p) != 1 for q in factors)) \
+        if p > 2 else 1
+
+
+@dataclass(frozen=True)
+class Coords:
+    """How a task's tokens and answers sit in the cyclic group Z_N where the algorithm runs.
+
+    tokens[i] is the token at group coordinate i (for mul/div: g^i); `sign` is +1 for a∘b = a+b and
+    -1 for a-b. Answers c are read at the same coordinates."""
+
+    task: str
+    p: int
+    n: int
+    tokens: np.ndarray  # [N] token of each coordinate
+    sign: int
+    generator: int | None
+    template: bool
+
+    @property
+    def freqs(self) -> np.ndarray:  # [K]
+        return np.arange(1, n_freqs(self.n) + 1)
+
+    def angle(self, k: int | np.ndarray) -> np.ndarray:
+        return 2 * np.pi * np.asarray(k) / self.n
+
+
+def coords(task: str, p: int) -> Coords:
+    """The group coordinates of `task` mod p."""
+    if task in ("mul", "div"):
+        g = generator(p)
+        tokens = np.array([pow(g, i, p) for i in range(p - 1)], dtype=np.int64)
+        return Coords(task, p, p - 1, tokens, 1 if task == "mul" else -1, g, True)
+    return Coords(task, p, p, np.arange(p), -1 if task == "sub" else 1, None, task in TEMPLATE_TASKS)

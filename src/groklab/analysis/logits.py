@@ -1,0 +1,87 @@
+"""The logits in Fourier terms: restricted and excluded logits, and the interference (cos) fit.
+
+Glossary: N (group order), K (key frequencies), grid rows (i, j) i-major, classes c in group
+coordinates. With s the task's sign, the algorithm's pair directions are cos(w_k(i + s·j)) and
+sin(w_k(i + s·j)) over the N² pairs, and its readout is Σ_k α_k cos(w_k(i + s·j − c)).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from groklab.analysis.fourier import Coords
+
+
+def _grid(c: Coords) -> tuple[np.ndarray, np.ndarray]:
+    i, j = np.meshgrid(np.arange(c.n), np.arange(c.n), indexing="ij")
+    return i.ravel(), j.ravel()
+
+
+def pair_directions(c: Coords, freqs) -> np.ndarray:
+    """Orthonormal cos/sin directions of w_k(i + s·j) over the grid, two per frequency. # [2K, N²]"""
+    i, j = _grid(c)
+    theta = np.outer(c.angle(np.asarray(list(freqs), dtype=float)), i + c.sign * j)  # [K, N²]
+    scale = np.sqrt(2.0) / c.n
+    return (np.stack([np.cos(theta), np.sin(theta)], 1) * scale).reshape(-1, c.n * c.n)
+
+
+def restricted(logits: np.ndarray, c: Coords, freqs) -> np.ndarray:
+    """Keep only the constant and the key directions of the logits [N², N] (per class)."""
+    d = pair_directions(c, freqs)
+    const = logits.mean(0, keepdims=True)
+    return const + d.T @ (d @ logits)
+
+
+def excluded(logits: np.ndarray, c: Coords, freqs) -> np.ndarray:
+    """Remove exactly the key directions from the logits [N², N]."""
+    d = pair_directions(c, freqs)
+    return logits - d.T @ (d @ logits)
+
+
+def _phase_index(c: Coords) -> np.ndarray:  # [N², N]: (i + s·j − c) mod N
+    i, j = _grid(c)
+    return (i[:, None] + c.sign * j[:, None] - np.arange(c.n)[None, :]) % c.n
+
+
+@dataclass(frozen=True)
+class LogitFit:
+    """Σ_k α_k cos(w_k(i + s·j − c) + φ_k) fitted to the logits centred over c."""
+
+    freqs: list[int]
+    alpha: list[float]  # amplitude of each key frequency's wave (cosine form, no phase)
+    phase: list[float]  # φ_k of the fit with phases (radians)
+    fve: float  # fraction of logit variance explained by the cosine form (φ = 0), as the paper
+    fve_with_phase: float  # the same with a fitted phase per frequency
+
+
+def fit_logits(logits: np.ndarray, c: Coords, freqs) -> LogitFit:
+    freqs = [int(k) for k in freqs]
+    centred = logits - logits.mean(1, keepdims=True)
+    total = float((centred**2).sum())
+    theta = _phase_index(c)
+    norm = c.n**3 / 2
+    cos_coef, sin_coef = [], []
+    for k in freqs:
+        cos_coef.append(float((centred * np.cos(c.angle(k) * theta)).sum()) / norm)
+        sin_coef.append(float((centred * np.sin(c.angle(k) * theta)).sum()) / norm)
+    fit_cos = sum(a * np.cos(c.angle(k) * theta) for a, k in zip(cos_coef, freqs)) if freqs else 0.0
+    fit_both = fit_cos + (sum(b * np.sin(c.angle(k) * theta) for b, k in zip(sin_coef, freqs))
+                          if freqs else 0.0)
+    fve = 1 - float(((centred - fit_cos) ** 2).sum()) / total if total else 0.0
+    fve_phase = 1 - float(((centred - fit_both) ** 2).sum()) / total if total else 0.0
+    phase = [float(np.arctan2(-b, a)) for a, b in zip(cos_coef, sin_coef)]
+    return LogitFit(freqs, cos_coef, phase, fve, fve_phase)
+
+
+def interference(fit: LogitFit, c: Coords, i: int, j: int) -> dict:
+    """Each key frequency's wave over the classes c for the pair at coordinates (i, j), their sum,
+    and where the sum peaks (the answer's coordinate when the algorithm is at work)."""
+    cs = np.arange(c.n)
+    waves = {k: (a * np.cos(c.angle(k) * (i + c.sign * j - cs))).tolist()
+             for k, a in zip(fit.freqs, fit.alpha)}
+    total = np.sum(list(waves.values()), axis=0) if waves else np.zeros(c.n)
+    return {"i": i, "j": j, "a": int(c.tokens[i]), "b": int(c.tokens[j]),
+            "classes": c.tokens.tolist(), "waves": {str(k): w for k, w in waves.items()},
+            "sum": np.asarray(total).tolist(), "argmax_token": int(c.tokens[int(np.argmax(total))])}

@@ -1,0 +1,202 @@
+"""Model weights in and out: strict loading, and the layouts users bring or want.
+
+- groklab: our own parameter names (the TransformerLens names for the transformer).
+- transformerlens: a HookedTransformer state dict (attention and unembedding biases must be zero:
+  the reference architecture has none). Exported as safetensors plus a HookedTransformerConfig-style
+  JSON, without importing TransformerLens.
+- nanda2023: the original progress-measures code's state dict (transposed matrices, W_U over p+1
+  classes; the `=` class is dropped since answers never take it).
+
+Torch files are opened only with `torch.load(..., weights_only=True)`; nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+
+from groklab.config import ModelConfig
+from groklab.errors import GroklabError
+from groklab.models import HookedModel, build_model
+from groklab.store import load_tensors, save_tensors, write_json
+
+LAYOUTS = ("transformerlens", "nanda2023")
+TL_ZERO_BIASES = ("attn.b_Q", "attn.b_K", "attn.b_V", "attn.b_O")
+TL_IGNORED = ("attn.mask", "attn.IGNORE")
+
+
+def load_weights(model: HookedModel, weights: dict[str, torch.Tensor], source: str) -> HookedModel:
+    """Copy `weights` into `model`, naming every missing, unexpected or mis-shaped tensor."""
+    own = dict(model.named_parameters())
+    problems = [f"missing {k}" for k in own if k not in weights]
+    problems += [f"unexpected {k}" for k in weights if k not in own]
+    problems += [f"{k} has shape {tuple(v.shape)}, expected {tuple(own[k].shape)}"
+                 for k, v in weights.items() if k in own and v.shape != own[k].shape]
+    if problems:
+        raise GroklabError(f"{source} does not match the model: {'; '.join(problems)}")
+    with torch.no_grad():
+        for k, p in own.items():
+            p.copy_(weights[k].to(p.dtype))
+    return model
+
+
+def read_state_dict(path: str | Path) -> dict:
+    """A state dict from a .safetensors file or a torch file (weights_only=True)."""
+    path = Path(path)
+    if not path.is_file():
+        raise GroklabError(f"{path}: no such file")
+    if path.suffix == ".safetensors":
+        return load_tensors(path)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any failure to read is the user's file problem
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise GroklabError(f"cannot read {path} as a torch file with weights_only=True: {first}") \
+            from None
+    if not isinstance(obj, dict):
+        raise GroklabError(f"{path} holds a {type(obj).__name__}, not a state dict")
+    return obj
+
+
+@dataclass(frozen=True)
+class Imported:
+    """A model read from a file: the groklab weights, its config and p, and any recorded extras."""
+
+    weights: dict[str, torch.Tensor]
+    model: ModelConfig
+    p: int
+    extras: dict
+
+
+def _tensors(sd: dict, path: Path) -> dict[str, torch.Tensor]:
+    out = {k: v for k, v in sd.items() if isinstance(v, torch.Tensor)}
+    if not out:
+        raise GroklabError(f"{path} holds no tensors")
+    return out
+
+
+def _need(sd: dict, keys: list[str], layout: str, path: Path) -> None:
+    missing = [k for k in keys if k not in sd]
+    if missing:
+        raise GroklabError(f"{path} is not in the {layout} layout: missing {', '.join(missing)}")
+
+
+def import_transformerlens(sd: dict, path: Path) -> Imported:
+    sd = _tensors(sd, path)
+    _need(sd, ["embed.W_E", "pos_embed.W_pos", "blocks.0.attn.W_Q", "blocks.0.mlp.W_in",
+               "unembed.W_U"], "transformerlens", path)
+    blocks = sorted({int(k.split(".")[1]) for k in sd if k.startswith("blocks.")})
+    weights = {}
+    for k, v in sd.items():
+        short = k.split(".", 2)[-1] if k.startswith("blocks.") else k
+        if short in TL_IGNORED:
+            continue
+        if short in TL_ZERO_BIASES or k == "unembed.b_U":
+            if v.abs().max() > 0:
+                raise GroklabError(f"{path}: {k} is non-zero; groklab's transformer has no "
+                                   "attention or unembedding biases")
+            continue
+        weights[k] = v.float()
+    d_vocab, d_model = sd["embed.W_E"].shape
+    n_heads, _, d_head = sd["blocks.0.attn.W_Q"].shape
+    d_vocab_out = sd["unembed.W_U"].shape[1]
+    p = d_vocab_out if d_vocab_out < d_vocab else d_vocab - 1
+    if d_vocab_out == d_vocab:  # logits over p+1 tokens: drop the `=` class
+        weights["unembed.W_U"] = weights["unembed.W_U"][:, :p]
+    ln = "blocks.0.ln1.w" in sd
+    cfg = ModelConfig(kind="transformer", n_layers=len(blocks), d_model=d_model, n_heads=n_heads,
+                      d_head=d_head, d_mlp=sd["blocks.0.mlp.W_in"].shape[1], layer_norm=ln)
+    return Imported(weights, cfg, p, {})
+
+
+def import_nanda2023(sd: dict, path: Path) -> Imported:
+    extras = {k: v for k, v in sd.items() if k != "model"}
+    sd = sd.get("model", sd)
+    if not isinstance(sd, dict):
+        raise GroklabError(f"{path}: the 'model' entry is not a state dict")
+    sd = _tensors(sd, path)
+    _need(sd, ["embed.W_E", "pos_embed.W_pos", "blocks.0.attn.W_Q", "blocks.0.attn.W_O",
+               "blocks.0.mlp.W_in", "blocks.0.mlp.W_out", "unembed.W_U"], "nanda2023", path)
+    d_model, d_vocab = sd["embed.W_E"].shape
+    n_heads, d_head, _ = sd["blocks.0.attn.W_Q"].shape
+    p = d_vocab - 1
+    w = {"embed.W_E": sd["embed.W_E"].T, "pos_embed.W_pos": sd["pos_embed.W_pos"],
+         "unembed.W_U": sd["unembed.W_U"][:, :p]}
+    blocks = sorted({int(k.split(".")[1]) for k in sd if k.startswith("blocks.")})
+    for i in blocks:
+        b = f"blocks.{i}."
+        for name in ("W_Q", "W_K", "W_V"):
+            w[b + "attn." + name] = sd[b + "attn." + name].transpose(1, 2)
+        w[b + "attn.W_O"] = sd[b + "attn.W_O"].reshape(d_model, n_heads, d_head).permute(1, 2, 0)
+        w[b + "mlp.W_in"] = sd[b + "mlp.W_in"].T
+        w[b + "mlp.b_in"] = sd[b + "mlp.b_in"]
+        w[b + "mlp.W_out"] = sd[b + "mlp.W_out"].T
+        w[b + "mlp.b_out"] = sd[b + "mlp.b_out"]
+    cfg = ModelConfig(kind="transformer", n_layers=len(blocks), d_model=d_model, n_heads=n_heads,
+                      d_head=d_head, d_mlp=sd["blocks.0.mlp.W_in"].shape[0])
+    config = extras.get("config") if isinstance(extras.get("config"), dict) else {}
+    return Imported({k: v.float().contiguous() for k, v in w.items()}, cfg, p,
+                    {"config": {k: v for k, v in config.items()
+                                if isinstance(v, (int, float, str, bool))}})
+
+
+def detect_layout(sd: dict) -> str | None:
+    """transformerlens: W_E [d_vocab, d_model], W_Q [h, d_model, d_head];
+    nanda2023: W_E [d_model, d_vocab], W_Q [h, d_head, d_model] (usually inside a "model" entry)."""
+    inner = sd["model"] if isinstance(sd.get("model"), dict) else sd
+    w_e, w_q = inner.get("embed.W_E"), inner.get("blocks.0.attn.W_Q")
+    if not isinstance(w_e, torch.Tensor) or not isinstance(w_q, torch.Tensor) or w_q.dim() != 3 \
+            or w_e.dim() != 2:
+        return None
+    tl, nanda = w_q.shape[1] == w_e.shape[1], w_q.shape[2] == w_e.shape[0]
+    if nanda and (not tl or inner is not sd):
+        return "nanda2023"
+    return "transformerlens" if tl else None
+
+
+def import_model(path: str | Path, layout: str | None = None, act: str = "relu") -> Imported:
+    """Read a model file in `layout` (detected from the shapes when None)."""
+    path = Path(path)
+    sd = read_state_dict(path)
+    if layout is None:
+        layout = detect_layout(sd)
+        if layout is None:
+            raise GroklabError(f"{path} is in no supported layout ({', '.join(LAYOUTS)}): "
+                               "no embed.W_E / blocks.0.attn.W_Q tensors of the expected shapes")
+    if layout not in LAYOUTS:
+        raise GroklabError(f"layout={layout!r} is not one of: {', '.join(LAYOUTS)}")
+    imported = (import_transformerlens if layout == "transformerlens" else import_nanda2023)(sd, path)
+    return replace(imported, model=replace(imported.model, act=act))
+
+
+def build_imported(imported: Imported, source: str) -> HookedModel:
+    model = build_model(imported.model, imported.p, 0)
+    return load_weights(model, imported.weights, source)
+
+
+def export_transformerlens(model: HookedModel, out_dir: str | Path) -> Path:
+    """Write the TransformerLens layout: model.safetensors and config.json (HookedTransformerConfig
+    fields). Zero attention and unembedding biases are added, as TransformerLens expects them."""
+    if model.cfg.kind != "transformer":
+        raise GroklabError("only transformers have a TransformerLens layout; this is an MLP")
+    out_dir = Path(out_dir)
+    cfg, p = model.cfg, model.p
+    weights = {k: v.detach() for k, v in model.named_parameters()}
+    for i in range(cfg.n_layers):
+        b = f"blocks.{i}.attn."
+        weights[b + "b_Q"] = torch.zeros(cfg.n_heads, cfg.d_head)
+        weights[b + "b_K"] = torch.zeros(cfg.n_heads, cfg.d_head)
+        weights[b + "b_V"] = torch.zeros(cfg.n_heads, cfg.d_head)
+        weights[b + "b_O"] = torch.zeros(cfg.d_model)
+    weights["unembed.b_U"] = torch.zeros(p)
+    save_tensors(out_dir / "model.safetensors", weights, {"format": "transformerlens"})
+    write_json(out_dir / "config.json", {
+        "n_layers": cfg.n_layers, "d_model": cfg.d_model, "n_heads": cfg.n_heads,
+        "d_head": cfg.d_head, "d_mlp": cfg.d_mlp, "d_vocab": p + 1, "d_vocab_out": p, "n_ctx": 3,
+        "act_fn": cfg.act, "normalization_type": "LN" if cfg.layer_norm else None,
+        "attn_only": False, "positional_embedding_type": "standard",
+    })
+    return out_dir
+
