@@ -1,0 +1,59 @@
+"""A transformer built by hand to run the Fourier algorithm with chosen key frequencies.
+
+Head 0 copies cos/sin(w_k a) from position 0 into slot A, head 1 copies b's into slot B (attention
+steered by the positional embeddings). Neuron (k, φ, ψ) computes ReLU(cos(w_k a + φ) + cos(w_k b + ψ)),
+whose (1, 1) Fourier component is cos(w_k(a + b) + φ + ψ); the readout cos(w_k c + φ + ψ), summed
+over a J×J grid of phases, leaves Σ_k cos(w_k(a + b − c)) and cancels every other component up to
+harmonics of order J - 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from groklab.config import ModelConfig
+from groklab.models import build_model
+
+
+def fourier_transformer(p: int = 31, freqs=(3, 7, 11), phases: int = 8, scale: float = 0.5):
+    k_n = len(freqs)
+    e0, pos0, a0, b0, r0 = 0, 2 * k_n, 2 * k_n + 3, 4 * k_n + 3, 6 * k_n + 3
+    d_model, d_head = 8 * k_n + 3, 2 * k_n
+    d_mlp = k_n * phases * phases
+    cfg = ModelConfig(d_model=d_model, n_heads=2, d_head=d_head, d_mlp=d_mlp)
+    model = build_model(cfg, p, 0)
+    w = {n: torch.zeros_like(t) for n, t in model.named_parameters()}
+    x = np.arange(p)
+    for i, k in enumerate(freqs):
+        w["embed.W_E"][:p, e0 + 2 * i] = torch.tensor(np.cos(2 * np.pi * k * x / p))
+        w["embed.W_E"][:p, e0 + 2 * i + 1] = torch.tensor(np.sin(2 * np.pi * k * x / p))
+    for pos in range(3):
+        w["pos_embed.W_pos"][pos, pos0 + pos] = 1.0
+    attn = "blocks.0.attn."
+    for head, (src, slot) in enumerate(((0, a0), (1, b0))):
+        w[attn + "W_Q"][head, pos0 + 2, 0] = 10.0  # the query at `=` ...
+        w[attn + "W_K"][head, pos0 + src, 0] = 10.0  # ... matches only position `src`
+        for j in range(d_head):
+            w[attn + "W_V"][head, e0 + j, j] = 1.0
+            w[attn + "W_O"][head, j, slot + j] = 1.0
+    mlp = "blocks.0.mlp."
+    grid = 2 * np.pi * np.arange(phases) / phases
+    n = 0
+    for i, _k in enumerate(freqs):
+        for phi in grid:
+            for psi in grid:
+                w[mlp + "W_in"][a0 + 2 * i, n] = np.cos(phi)  # cos(x + φ) = cos x cos φ − sin x sin φ
+                w[mlp + "W_in"][a0 + 2 * i + 1, n] = -np.sin(phi)
+                w[mlp + "W_in"][b0 + 2 * i, n] = np.cos(psi)
+                w[mlp + "W_in"][b0 + 2 * i + 1, n] = -np.sin(psi)
+                w[mlp + "W_out"][n, r0 + 2 * i] = np.cos(phi + psi)
+                w[mlp + "W_out"][n, r0 + 2 * i + 1] = -np.sin(phi + psi)
+                n += 1
+    for i, k in enumerate(freqs):
+        w["unembed.W_U"][r0 + 2 * i] = scale * torch.tensor(np.cos(2 * np.pi * k * x / p))
+        w["unembed.W_U"][r0 + 2 * i + 1] = scale * torch.tensor(np.sin(2 * np.pi * k * x / p))
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            param.copy_(w[name])
+    return model

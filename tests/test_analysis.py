@@ -1,0 +1,158 @@
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from conftest import groklab_cli
+from handbuilt import fourier_transformer
+from groklab.analysis import analyze_file, analyze_model, analyze_run
+from groklab.analysis.analyze import read_analysis
+from groklab.config import ModelConfig, RunConfig, TaskConfig
+from groklab.models import build_model
+from groklab.models.io import export_transformerlens, import_model
+from groklab.store import RunStore
+from groklab.tasks import make_dataset
+
+FREQS = [3, 7, 11]
+
+
+@pytest.fixture(scope="module")
+def handbuilt():
+    return fourier_transformer(31, FREQS)
+
+
+@pytest.fixture(scope="module")
+def handbuilt_result(handbuilt):
+    data = make_dataset(TaskConfig(name="add", p=31, frac_train=0.3))
+    return analyze_model(handbuilt, data, {"kind": "test"})
+
+
+def test_handbuilt_network_is_recovered_exactly(handbuilt_result):
+    r = handbuilt_result
+    assert r.key_frequencies == FREQS
+    assert r.keys.views == {"embed": FREQS, "neurons": FREQS, "unembed": FREQS}
+    assert set(r.neurons.clusters) == set(FREQS)
+    assert r.neuron_fraction_explained == 1.0
+    assert r.logit_fve >= 0.99
+    assert r.restricted_accuracy == 1.0 and r.keys.sufficient
+    assert all(r.keys.necessary.values())
+    excluded = next(a for a in r.ablations if a.name == "excluded")
+    assert excluded.acc < 3 / 31  # near chance (1/31)
+    assert all(c.circularity > 0.99 for c in r.circles)
+    wave = r.interference
+    assert wave["argmax_token"] == (wave["a"] + wave["b"]) % 31
+
+
+def test_random_model_has_no_key_frequencies():
+    model = build_model(ModelConfig(d_model=64, n_heads=4, d_head=16, d_mlp=128), 31, seed=1)
+    r = analyze_model(model, make_dataset(TaskConfig(name="add", p=31)), {"kind": "test"})
+    assert r.key_frequencies == []
+    assert r.keys.views["neurons"] == [] and r.keys.views["embed"] == []
+    assert r.accuracy < 0.2
+
+
+def _run_dir(tmp_path, model):
+    cfg = RunConfig(task=TaskConfig(name="add", p=31, frac_train=0.3), model=model.cfg)
+    store = RunStore(tmp_path / "run")
+    store.prepare(cfg)
+    store.save_checkpoint(0, {k: v.detach() for k, v in model.named_parameters()})
+    return store
+
+
+def _nanda_layout(model) -> dict:
+    w = {k: v.detach() for k, v in model.named_parameters()}
+    d_model = model.cfg.d_model
+    unembed = torch.cat([w["unembed.W_U"], torch.zeros(d_model, 1)], dim=1)  # the `=` class
+    b = "blocks.0."
+    sd = {"embed.W_E": w["embed.W_E"].T.contiguous(), "pos_embed.W_pos": w["pos_embed.W_pos"],
+          "unembed.W_U": unembed, b + "attn.mask": torch.tril(torch.ones(3, 3))}
+    for n in ("W_Q", "W_K", "W_V"):
+        sd[b + "attn." + n] = w[b + "attn." + n].transpose(1, 2).contiguous()
+    sd[b + "attn.W_O"] = w[b + "attn.W_O"].permute(2, 0, 1).reshape(d_model, -1).contiguous()
+    for n in ("W_in", "W_out"):
+        sd[b + "mlp." + n] = w[b + "mlp." + n].T.contiguous()
+    for n in ("b_in", "b_out"):
+        sd[b + "mlp." + n] = w[b + "mlp." + n]
+    return {"model": sd, "config": {"p": 31, "frac_train": 0.3}, "epoch": 0}
+
+
+def test_three_layouts_give_identical_analyses(tmp_path, handbuilt):
+    store = _run_dir(tmp_path, handbuilt)
+    from_run = analyze_run(store.path, with_progress=False)
+    tl_dir = export_transformerlens(handbuilt, tmp_path / "tl")
+    from_tl = analyze_file(tl_dir / "model.safetensors", "transformerlens", report=lambda s: None)
+    torch.save(_nanda_layout(handbuilt), tmp_path / "nanda.pth")
+    from_nanda = analyze_file(tmp_path / "nanda.pth", None, report=lambda s: None)
+    for r in (from_tl, from_nanda):
+        assert r.key_frequencies == from_run.key_frequencies == FREQS
+        assert r.accuracy == from_run.accuracy
+        assert r.neuron_fraction_explained == from_run.neuron_fraction_explained
+        assert r.logit_fve == pytest.approx(from_run.logit_fve, abs=1e-6)
+        assert r.restricted_loss == pytest.approx(from_run.restricted_loss, rel=1e-5)
+        assert r.excluded_loss == pytest.approx(from_run.excluded_loss, rel=1e-5)
+    saved = read_analysis(store.path)
+    for key in ("key_frequencies", "accuracy", "neuron_fraction_explained", "logit_fve",
+                "restricted_loss", "excluded_loss", "schema_version"):
+        assert key in saved
+    assert saved["key_frequencies"] == FREQS
+
+
+def test_exported_transformerlens_layout_round_trips(tmp_path, handbuilt):
+    tl_dir = export_transformerlens(handbuilt, tmp_path / "tl")
+    imported = import_model(tl_dir / "model.safetensors")
+    assert imported.p == 31 and imported.model.d_mlp == handbuilt.cfg.d_mlp
+    from groklab.models.io import build_imported
+    pairs = torch.as_tensor(make_dataset(TaskConfig(name="add", p=31)).pairs)
+    assert torch.equal(build_imported(imported, "x").logits(pairs), handbuilt.logits(pairs))
+
+
+def test_transformerlens_loads_the_export(tmp_path, handbuilt):
+    tl = pytest.importorskip("transformer_lens")
+    import json
+    tl_dir = export_transformerlens(handbuilt, tmp_path / "tl")
+    cfg = tl.HookedTransformerConfig(**json.loads((tl_dir / "config.json").read_text()))
+    model = tl.HookedTransformer(cfg)
+    from safetensors.torch import load_file
+    model.load_state_dict(load_file(tl_dir / "model.safetensors"), strict=False)
+    pairs = torch.as_tensor(make_dataset(TaskConfig(name="add", p=31)).pairs)
+    tokens = handbuilt.tokens(pairs)
+    assert torch.allclose(model(tokens)[:, -1], handbuilt.logits(pairs), atol=1e-4)
+
+
+def _fails(target: str, text: str) -> None:
+    r = groklab_cli("analyze", target)
+    assert r.returncode == 2, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and text in r.stderr, r.stderr
+
+
+def test_bad_model_files_and_runs(tmp_path):
+    save_file({"foo": torch.zeros(3)}, tmp_path / "junk.safetensors")
+    _fails(str(tmp_path / "junk.safetensors"), "no supported layout")
+    (tmp_path / "notes.pt").write_bytes(b"not a torch file")
+    _fails(str(tmp_path / "notes.pt"), "weights_only")
+    _fails(str(tmp_path / "missing.pt"), "no such file")
+
+    random_model = build_model(ModelConfig(d_model=16, n_heads=2, d_head=8, d_mlp=32), 31, 0)
+    export_transformerlens(random_model, tmp_path / "rand")
+    _fails(str(tmp_path / "rand" / "model.safetensors"), "cannot infer the task")
+
+    store = RunStore(tmp_path / "empty")
+    store.prepare(RunConfig(task=TaskConfig(p=31)))
+    _fails(str(store.path), "no checkpoints")
+
+    store = RunStore(tmp_path / "mismatch")
+    store.prepare(RunConfig(task=TaskConfig(p=31), model=ModelConfig(d_mlp=64)))
+    store.save_checkpoint(0, {k: v.detach() for k, v in random_model.named_parameters()})
+    _fails(str(store.path), "does not match the model")
+
+
+@pytest.mark.slow
+def test_real_run_analysis(grokked_run):
+    r = analyze_run(grokked_run.path)
+    assert 1 <= len(r.key_frequencies) <= 8
+    assert r.accuracy >= 0.99 and r.restricted_accuracy >= 0.99 and r.keys.sufficient
+    assert r.logit_fve >= 0.7
+    assert r.excluded_loss >= 100 * max(r.train_loss, 1e-9)
+    ph = r.phases
+    assert ph.memorization_end < ph.circuit_formation_end <= ph.cleanup_end
+    assert r.structure_test_loss_spearman >= 0.7
+    assert len(r.progress) == len(RunStore(grokked_run.path).checkpoint_epochs())
