@@ -177,6 +177,63 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def format_extract(r) -> str:
+    v, prog = r.verification, r.program
+    pct = lambda x: "-" if x is None else f"{x:.2%}"  # noqa: E731
+    lines = [
+        f"verdict: {v.verdict}   ({v.rule})",
+        f"program: {prog.task} mod {prog.p}, frequencies {list(prog.freqs)}, amplitudes "
+        f"{[round(a, 3) for a in prog.alpha]}",
+        f"  accuracy {pct(v.program_accuracy)} on all pairs, {pct(v.program_test_accuracy)} held out",
+        f"  agreement with the network {pct(v.agreement)} (held out {pct(v.test_agreement)})",
+        f"  substitution: train cross-entropy {v.program_train_loss:.3g} (program, scale "
+        f"{v.scale:.3g}) vs {v.network_train_loss:.3g} (network)",
+        f"  necessity: network accuracy without these frequencies {pct(v.ablated_accuracy)} "
+        f"(logits), {pct(v.ablated_embed_accuracy)} (embeddings); network alone "
+        f"{pct(v.network_accuracy)}",
+        f"  description: {v.n_constants} constants vs {v.lookup_entries} lookup-table entries",
+    ]
+    if r.curve:
+        lines.append(f"over {len(r.curve)} checkpoints: program first right on all pairs at epoch "
+                     f"{r.first_correct_epoch}; network grokked (test acc >= 99%) at epoch "
+                     f"{r.grokked_epoch}")
+    return "\n".join(lines)
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from groklab.synth import extract_file, extract_run
+    from groklab.train.run import set_threads
+
+    set_threads(args.threads)
+    target = Path(args.target)
+    if target.is_dir():
+        bar = _bar(0, args.quiet, "extract")
+
+        def tick(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = extract_run(target, args.checkpoint, args.o, args.json,
+                             with_curve=not args.no_curve, on_checkpoint=tick)
+        bar.close()
+        out = Path(args.o) if args.o else target / "program.py"
+    else:
+        result = extract_file(target, args.layout, args.task, args.act, args.o, args.json)
+        out = Path(args.o) if args.o else target.with_suffix(".program.py")
+    print(format_extract(result))
+    if args.compare:
+        other = extract_run(args.compare, with_curve=False, out=Path(args.compare) / "program.py")
+        a, b = result.program, other.program
+        same = result.verdict == other.verdict == "algorithmic"
+        print(f"compare: {target}: {result.verdict}, frequencies {list(a.freqs)} | {args.compare}: "
+              f"{other.verdict}, frequencies {list(b.freqs)} -> "
+              + ("the same kind of program (Fourier, " + f"{len(a.freqs)} vs {len(b.freqs)} "
+                 f"frequencies, {len(set(a.freqs) & set(b.freqs))} shared)" if same
+                 else "not both algorithmic"))
+    print(f"wrote {out}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from groklab.analysis.analyze import load_run_model
     from groklab.models.io import export_transformerlens
@@ -218,6 +275,21 @@ def build_parser() -> Parser:
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(fn=cmd_analyze)
+
+    p = sub.add_parser("extract", help="read the program out of a run or a model file, verify it")
+    p.add_argument("target", help="a run directory, or a model file")
+    p.add_argument("--layout", choices=("transformerlens", "nanda2023"), default=None)
+    p.add_argument("--task", choices=("add", "sub", "mul", "div"), default=None)
+    p.add_argument("--act", choices=("relu", "gelu"), default="relu")
+    p.add_argument("--checkpoint", type=int, default=None, help="epoch (default: last)")
+    p.add_argument("-o", default=None, metavar="PROGRAM_PY", help="where to write the program")
+    p.add_argument("--json", default=None, help="where to write the JSON result")
+    p.add_argument("--no-curve", action="store_true", help="skip the program over every checkpoint")
+    p.add_argument("--compare", default=None, metavar="RUN",
+                   help="another run (e.g. Grokfast vs plain): is it the same kind of program?")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(fn=cmd_extract)
 
     p = sub.add_parser("export", help="write a run's model in the TransformerLens layout")
     p.add_argument("run", help="run directory")

@@ -37,23 +37,34 @@ def _row(probe: Probe, name: str, description: str, logits: np.ndarray) -> Ablat
                     round(test_acc, 6), round(train_loss, 6))
 
 
-def key_projector(n: int, freqs) -> np.ndarray:
-    """Projector onto span{const, cos_k, sin_k : k key} over Z_N. # [N, N]"""
+def key_projector(n: int, freqs, const: bool = True) -> np.ndarray:
+    """Projector onto span{const (optional), cos_k, sin_k : k in freqs} over Z_N. # [N, N]"""
     f = fourier_basis(n)
-    rows = [0] + [r for k in freqs for r in (2 * k - 1, 2 * k)]
+    rows = [0] * const + [r for k in freqs for r in (2 * k - 1, 2 * k)]
     return f[rows].T @ f[rows]
 
 
-def embed_key_only(probe: Probe, freqs) -> np.ndarray:
-    """Grid logits with the number-token embeddings projected onto the key frequencies."""
+def embed_projected(probe: Probe, proj: np.ndarray) -> np.ndarray:
+    """Grid logits with the number-token embeddings (group order) replaced by proj @ W_E."""
     model = copy.deepcopy(probe.model)
     tokens = torch.as_tensor(probe.coords.tokens)
-    proj = torch.as_tensor(key_projector(probe.coords.n, freqs), dtype=torch.float32)
+    proj_t = torch.as_tensor(proj, dtype=torch.float32)
     with torch.no_grad():
         w_e = model.token_embeddings()
-        w_e[tokens] = proj @ w_e[tokens]
+        w_e[tokens] = proj_t @ w_e[tokens]
     return Probe(model, probe.data, probe.coords, probe.grid_pairs, probe.grid_labels,
                  probe.grid_train).grid_logits()
+
+
+def embed_key_only(probe: Probe, freqs) -> np.ndarray:
+    """Grid logits with W_E projected onto the constant and the key frequencies."""
+    return embed_projected(probe, key_projector(probe.coords.n, freqs))
+
+
+def embed_without(probe: Probe, freqs) -> np.ndarray:
+    """Grid logits with the frequencies `freqs` removed from W_E."""
+    n = probe.coords.n
+    return embed_projected(probe, np.eye(n) - key_projector(n, freqs, const=False))
 
 
 def neurons_key_only(probe: Probe, freqs) -> np.ndarray:

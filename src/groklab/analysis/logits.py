@@ -8,6 +8,7 @@ sin(w_k(i + s·j)) over the N² pairs, and its readout is Σ_k α_k cos(w_k(i + 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -40,9 +41,10 @@ def excluded(logits: np.ndarray, c: Coords, freqs) -> np.ndarray:
     return logits - d.T @ (d @ logits)
 
 
-def _phase_index(c: Coords) -> np.ndarray:  # [N², N]: (i + s·j − c) mod N
-    i, j = _grid(c)
-    return (i[:, None] + c.sign * j[:, None] - np.arange(c.n)[None, :]) % c.n
+@lru_cache(maxsize=8)
+def _phase_index(n: int, sign: int) -> np.ndarray:  # [N², N]: (i + s·j − c) mod N
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    return (i.ravel()[:, None] + sign * j.ravel()[:, None] - np.arange(n)[None, :]) % n
 
 
 @dataclass(frozen=True)
@@ -51,28 +53,32 @@ class LogitFit:
 
     freqs: list[int]
     alpha: list[float]  # amplitude of each key frequency's wave (cosine form, no phase)
+    amplitude: list[float]  # amplitude of the fit with phases
     phase: list[float]  # φ_k of the fit with phases (radians)
     fve: float  # fraction of logit variance explained by the cosine form (φ = 0), as the paper
     fve_with_phase: float  # the same with a fitted phase per frequency
 
 
 def fit_logits(logits: np.ndarray, c: Coords, freqs) -> LogitFit:
+    """Least-squares fit of the key waves. The features cos/sin(w_k d), d = i + s·j − c, are
+    orthogonal over pairs × classes with squared norm N³/2, so each coefficient is a 1-D Fourier
+    coefficient of T[d] = Σ_{pairs, c: i+s·j−c ≡ d} centred logit, and the explained variance is
+    Σ coefficient² · N³/2."""
     freqs = [int(k) for k in freqs]
     centred = logits - logits.mean(1, keepdims=True)
     total = float((centred**2).sum())
-    theta = _phase_index(c)
+    t = np.bincount(_phase_index(c.n, c.sign).ravel(), weights=centred.ravel(), minlength=c.n)
+    d = np.arange(c.n)
     norm = c.n**3 / 2
-    cos_coef, sin_coef = [], []
-    for k in freqs:
-        cos_coef.append(float((centred * np.cos(c.angle(k) * theta)).sum()) / norm)
-        sin_coef.append(float((centred * np.sin(c.angle(k) * theta)).sum()) / norm)
-    fit_cos = sum(a * np.cos(c.angle(k) * theta) for a, k in zip(cos_coef, freqs)) if freqs else 0.0
-    fit_both = fit_cos + (sum(b * np.sin(c.angle(k) * theta) for b, k in zip(sin_coef, freqs))
-                          if freqs else 0.0)
-    fve = 1 - float(((centred - fit_cos) ** 2).sum()) / total if total else 0.0
-    fve_phase = 1 - float(((centred - fit_both) ** 2).sum()) / total if total else 0.0
+    cos_coef = [float(t @ np.cos(c.angle(k) * d)) / norm for k in freqs]
+    sin_coef = [float(t @ np.sin(c.angle(k) * d)) / norm for k in freqs]
+    explained_cos = norm * sum(a * a for a in cos_coef)
+    explained_both = explained_cos + norm * sum(b * b for b in sin_coef)
+    fve = explained_cos / total if total else 0.0
+    fve_phase = explained_both / total if total else 0.0
     phase = [float(np.arctan2(-b, a)) for a, b in zip(cos_coef, sin_coef)]
-    return LogitFit(freqs, cos_coef, phase, fve, fve_phase)
+    amplitude = [float(np.hypot(a, b)) for a, b in zip(cos_coef, sin_coef)]
+    return LogitFit(freqs, cos_coef, amplitude, phase, fve, fve_phase)
 
 
 def interference(fit: LogitFit, c: Coords, i: int, j: int) -> dict:
