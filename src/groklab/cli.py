@@ -117,12 +117,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bar(total: int, quiet: bool, desc: str):
-    from tqdm import tqdm
-
-    return tqdm(total=total, disable=quiet or not sys.stderr.isatty(), desc=desc, unit="ckpt")
-
-
 def format_analysis(r) -> str:
     """A terminal summary of an AnalysisResult."""
     k = r.keys
@@ -154,20 +148,14 @@ def format_analysis(r) -> str:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from groklab.analysis import analyze_file, analyze_run
+    from groklab.api import ticker
     from groklab.train.run import set_threads
 
     set_threads(args.threads)
     target = Path(args.target)
     if target.is_dir():
-        bar = _bar(0, args.quiet, "analyze")
-
-        def tick(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
         result = analyze_run(target, args.checkpoint, with_progress=not args.no_progress,
-                             on_checkpoint=tick)
-        bar.close()
+                             on_checkpoint=ticker(args.quiet, "analyze"))
         where = target / "analysis.json"
     else:
         result = analyze_file(target, args.layout, args.task, args.p, args.act, json_path=args.json)
@@ -201,21 +189,15 @@ def format_extract(r) -> str:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
+    from groklab.api import ticker
     from groklab.synth import extract_file, extract_run
     from groklab.train.run import set_threads
 
     set_threads(args.threads)
     target = Path(args.target)
     if target.is_dir():
-        bar = _bar(0, args.quiet, "extract")
-
-        def tick(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
         result = extract_run(target, args.checkpoint, args.o, args.json,
-                             with_curve=not args.no_curve, on_checkpoint=tick)
-        bar.close()
+                             with_curve=not args.no_curve, on_checkpoint=ticker(args.quiet, "extract"))
         out = Path(args.o) if args.o else target / "program.py"
     else:
         result = extract_file(target, args.layout, args.task, args.act, args.o, args.json)
@@ -231,6 +213,43 @@ def cmd_extract(args: argparse.Namespace) -> int:
                  f"frequencies, {len(set(a.freqs) & set(b.freqs))} shared)" if same
                  else "not both algorithmic"))
     print(f"wrote {out}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from groklab.api import report
+
+    print(f"wrote {report(args.run, args.o)}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from groklab.api import demo
+
+    trained, analysis, program, path, wall = demo(args.out, args.threads, args.quiet)
+    s, v = trained.summary, program.verification
+    rows = [
+        ("run", str(trained.path)),
+        ("memorized (train acc >= 99%)", f"epoch {s['memorized_epoch']}"),
+        ("grokked (test acc >= 99%)", f"epoch {s['grokked_epoch']}"),
+        ("phases (memorization | circuit | cleanup end)",
+         f"{analysis.phases.memorization_end} | {analysis.phases.circuit_formation_end} | "
+         f"{analysis.phases.cleanup_end}"),
+        ("key frequencies", str(analysis.key_frequencies)),
+        ("neurons explained (FVE > 0.85)", f"{analysis.neuron_fraction_explained:.1%}"),
+        ("logit FVE (cos form)", f"{analysis.logit_fve:.3f}"),
+        ("restricted / full / excluded train loss",
+         f"{analysis.restricted_loss:.2g} / {analysis.train_loss:.2g} / {analysis.excluded_loss:.3g}"),
+        ("program verdict", v.verdict),
+        ("program accuracy / agreement", f"{v.program_accuracy:.2%} / {v.agreement:.2%}"),
+        ("network acc without program's freqs", f"{v.ablated_accuracy:.2%}"),
+        ("program right on all pairs from", f"epoch {program.first_correct_epoch}"),
+        ("total time", f"{wall:.0f} s"),
+        ("report", str(path)),
+    ]
+    width = max(len(k) for k, _ in rows)
+    print("\n".join(f"{k:<{width}}  {val}" for k, val in rows))
+    print(f"\nopen {path} in a browser")
     return 0
 
 
@@ -290,6 +309,17 @@ def build_parser() -> Parser:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(fn=cmd_extract)
+
+    p = sub.add_parser("report", help="write the self-contained HTML report of an analysed run")
+    p.add_argument("run", help="run directory (analysed: groklab analyze RUN)")
+    p.add_argument("-o", default=None, metavar="HTML", help="output file (default RUN/report.html)")
+    p.set_defaults(fn=cmd_report)
+
+    p = sub.add_parser("demo", help="train the demo preset, analyse, extract, report (about 2 min)")
+    p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo)")
+    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(fn=cmd_demo)
 
     p = sub.add_parser("export", help="write a run's model in the TransformerLens layout")
     p.add_argument("run", help="run directory")

@@ -74,6 +74,7 @@ class AnalysisResult:
     structure_test_loss_spearman: float | None = None  # checkpoints from the end of memorization
     structure_test_loss_spearman_all: float | None = None  # every checkpoint
     emergence: dict | None = None
+    circle_frames: list[dict] | None = None  # {epoch, circles: [Circle]} over <= 40 checkpoints
 
     def to_dict(self) -> dict:
         return _clean(dataclasses.asdict(self))
@@ -125,6 +126,21 @@ def analyze_model(model: HookedModel, data: Dataset, source: dict,
         r_loss, r_acc, x_loss, train_loss, ablation_table(probe, snap.grid_logits, freqs), notes)
 
 
+def circle_frames(model: HookedModel, c, epochs: list[int], load: Callable[[int], None],
+                  freqs: list[int], most: int = 40) -> list[dict]:
+    """The embedding circles of the final key frequencies at up to `most` checkpoints (evenly
+    spaced in checkpoint order, the last included): watch them form from noise."""
+    if not freqs:
+        return []
+    picks = sorted({epochs[int(round(i))] for i in np.linspace(0, len(epochs) - 1, most)})
+    frames = []
+    for e in picks:
+        load(e)
+        w_e = model.token_embeddings().detach().double().numpy()
+        frames.append({"epoch": e, "circles": [circle(w_e, c, k) for k in freqs]})
+    return frames
+
+
 def load_run_model(path: str | Path, checkpoint: int | None = None) -> tuple[HookedModel, int]:
     """The model of a run at `checkpoint` (the last by default), loaded strictly."""
     store = RunStore(path)
@@ -174,6 +190,8 @@ def analyze_run(path: str | Path, checkpoint: int | None = None, with_progress: 
         result.structure_test_loss_spearman = spearman([p.restricted_loss for p in late],
                                                        [p.loss_test for p in late])
         result.emergence = emergence(points, result.key_frequencies)
+        result.circle_frames = circle_frames(model, probe.coords, epochs, load,
+                                             result.key_frequencies)
         load(epoch)
     if write:
         write_json(store.file(ANALYSIS_FILE), result.to_dict())

@@ -1,0 +1,1 @@
+"""The report: plotly figures of a run's results and the self-contained HTML page."""

@@ -1,0 +1,207 @@
+"""Plotly figures of a run, built from its stored results (metrics rows, analysis.json and
+program.json as dicts). For notebooks and for the HTML report; no torch and no analysis here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+PHASE_COLORS = {"memorization": "rgba(239,85,59,0.10)", "circuit formation": "rgba(99,110,250,0.10)",
+                "cleanup": "rgba(0,204,150,0.12)"}
+KEY_COLOR, OTHER_COLOR = "#EF553B", "#9aa5b1"
+LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=50, b=45), height=380,
+              font=dict(family="system-ui, -apple-system, Segoe UI, sans-serif", size=13))
+
+
+def _x(epochs):
+    """Epochs for a log axis: epoch 0 is drawn at 0.5."""
+    return [max(e, 0.5) for e in epochs]
+
+
+def _phase_shapes(phases: dict | None, last_epoch: int) -> list[dict]:
+    if not phases or phases.get("memorization_end") is None:
+        return []
+    bounds = [0.5, phases["memorization_end"], phases.get("circuit_formation_end"),
+              phases.get("cleanup_end")]
+    shapes = []
+    for (name, color), lo, hi in zip(PHASE_COLORS.items(), bounds, bounds[1:]):
+        if lo is None or hi is None or hi <= lo:
+            continue
+        shapes.append(dict(type="rect", xref="x", yref="paper", x0=max(lo, 0.5), x1=hi, y0=0, y1=1,
+                           fillcolor=color, line_width=0, layer="below"))
+        shapes.append(dict(type="line", xref="x", yref="paper", x0=hi, x1=hi, y0=0, y1=1,
+                           line=dict(color="#888", width=1, dash="dot")))
+    return shapes
+
+
+def curves(rows: list[dict], phases: dict | None = None) -> go.Figure:
+    """Train/test loss and accuracy on a log epoch axis, the detected phases shaded."""
+    epochs = _x([r["epoch"] for r in rows])
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"), horizontal_spacing=0.1)
+    for split, color in (("train", "#636EFA"), ("test", "#EF553B")):
+        fig.add_trace(go.Scatter(x=epochs, y=[r[f"loss/{split}"] for r in rows], name=f"{split}",
+                                 line=dict(color=color), legendgroup=split), 1, 1)
+        fig.add_trace(go.Scatter(x=epochs, y=[r[f"acc/{split}"] for r in rows], name=f"{split}",
+                                 line=dict(color=color), legendgroup=split, showlegend=False), 1, 2)
+    fig.update_xaxes(type="log", title_text="epoch")
+    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_yaxes(range=[0, 1.02], row=1, col=2)
+    shapes = _phase_shapes(phases, rows[-1]["epoch"])
+    for shape in shapes:
+        fig.add_shape(**{k: v for k, v in shape.items() if k not in ("xref",)}, row=1, col=1)
+        fig.add_shape(**{k: v for k, v in shape.items() if k not in ("xref",)}, row=1, col=2)
+    fig.update_layout(**LAYOUT, title="Grokking: memorization first, generalization later")
+    return fig
+
+
+def progress(points: list[dict], phases: dict | None = None, curve: list[dict] | None = None
+             ) -> go.Figure:
+    """The progress measures over every checkpoint, aligned on one log epoch axis."""
+    panels = ["restricted / excluded / test loss", "Gini of Fourier norms", "sum of squared weights",
+              "key frequencies", "program vs network"]
+    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, subplot_titles=panels,
+                        vertical_spacing=0.045)
+    x = _x([p["epoch"] for p in points])
+    series = [
+        (1, "restricted loss", "restricted_loss", "#00CC96"),
+        (1, "excluded loss (train)", "excluded_loss", "#AB63FA"),
+        (1, "test loss", "loss_test", "#EF553B"),
+        (1, "train loss", "loss_train", "#636EFA"),
+        (2, "Gini W_E", "gini_embed", "#FFA15A"),
+        (2, "Gini W_L", "gini_unembed", "#19D3F3"),
+        (3, "weight norm²", "weight_norm", "#FF6692"),
+    ]
+    for row, name, key, color in series:
+        fig.add_trace(go.Scatter(x=x, y=[p[key] for p in points], name=name, line=dict(color=color)),
+                      row, 1)
+    fig.add_trace(go.Scatter(x=x, y=[len(p["key_freqs"]) for p in points], name="# key frequencies",
+                             line=dict(color="#B6E880", shape="hv")), 4, 1)
+    if curve:
+        cx = _x([p["epoch"] for p in curve])
+        fig.add_trace(go.Scatter(x=cx, y=[p["program_test_accuracy"] for p in curve],
+                                 name="program held-out acc", line=dict(color="#00CC96")), 5, 1)
+        fig.add_trace(go.Scatter(x=cx, y=[p["agreement"] for p in curve],
+                                 name="program = network", line=dict(color="#636EFA", dash="dash")),
+                      5, 1)
+        fig.add_trace(go.Scatter(x=cx, y=[p["network_test_accuracy"] for p in curve],
+                                 name="network held-out acc", line=dict(color="#EF553B")), 5, 1)
+    fig.update_xaxes(type="log")
+    fig.update_xaxes(title_text="epoch", row=len(panels), col=1)
+    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_yaxes(type="log", row=3, col=1)
+    for row in range(1, len(panels) + 1):
+        for shape in _phase_shapes(phases, points[-1]["epoch"]):
+            fig.add_shape(**{k: v for k, v in shape.items() if k != "xref"}, row=row, col=1)
+    fig.update_layout(**{**LAYOUT, "height": 1050}, title="Progress measures over every checkpoint")
+    return fig
+
+
+def spectrum(analysis: dict) -> go.Figure:
+    """Fourier norms of W_E and W_L per frequency, the key frequencies marked."""
+    keys = set(analysis["key_frequencies"])
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("embedding W_E", "neurons → logits W_L"))
+    for col, key in ((1, "embed_norms"), (2, "unembed_norms")):
+        norms = analysis[key]
+        ks = list(range(1, len(norms) + 1))
+        fig.add_trace(go.Bar(x=ks, y=norms, showlegend=False,
+                             marker_color=[KEY_COLOR if k in keys else OTHER_COLOR for k in ks],
+                             hovertemplate="k=%{x}<br>norm %{y:.3g}<extra></extra>"), 1, col)
+    fig.update_xaxes(title_text="frequency k")
+    fig.update_layout(**LAYOUT, title=f"Fourier spectrum: key frequencies {sorted(keys)} in red")
+    return fig
+
+
+def circles(analysis: dict) -> go.Figure:
+    """Each key frequency's embedding plane; a slider steps through checkpoints."""
+    frames = analysis.get("circle_frames") or [{"epoch": analysis["source"].get("checkpoint"),
+                                                 "circles": analysis["circles"]}]
+    freqs = [c["freq"] for c in frames[-1]["circles"]]
+    if not freqs:
+        return _empty("no key frequencies: no circles to draw")
+    cols = min(len(freqs), 4)
+    rows = math.ceil(len(freqs) / cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"k = {k}" for k in freqs])
+    last = frames[-1]
+    for i, circ in enumerate(last["circles"]):
+        fig.add_trace(go.Scatter(x=circ["x"], y=circ["y"], mode="markers+lines", showlegend=False,
+                                 text=[str(t) for t in circ["tokens"]],
+                                 marker=dict(size=6, color=list(range(len(circ["x"]))),
+                                             colorscale="Turbo"),
+                                 line=dict(width=0.5, color="#ccc"),
+                                 hovertemplate="token %{text}<extra></extra>"),
+                      i // cols + 1, i % cols + 1)
+    steps = []
+    for frame in frames:
+        steps.append(dict(method="restyle", label=str(frame["epoch"]), args=[{
+            "x": [c["x"] for c in frame["circles"]], "y": [c["y"] for c in frame["circles"]]}]))
+    fig.update_layout(sliders=[dict(active=len(frames) - 1, steps=steps, pad=dict(t=40),
+                                    currentvalue=dict(prefix="checkpoint epoch "))])
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False, scaleanchor="x")
+    for i in range(len(freqs)):
+        axis = "" if i == 0 else str(i + 1)
+        fig.layout[f"yaxis{axis}"].scaleanchor = f"x{axis}"
+    circ = ", ".join(f"k={c['freq']}: {c['circularity']:.2f}" for c in last["circles"])
+    fig.update_layout(**{**LAYOUT, "height": 330 * rows + 120},
+                      title=f"Circular embeddings (circularity {circ})")
+    return fig
+
+
+def neurons(analysis: dict) -> go.Figure:
+    """Neuron cluster sizes per frequency, and the histogram of each neuron's best FVE."""
+    n = analysis["neurons"]
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(
+        f"cluster sizes ({analysis['neuron_fraction_explained']:.0%} of neurons explained)",
+        "best FVE per neuron"))
+    clusters = n["clusters"]
+    fig.add_trace(go.Bar(x=[f"k={k}" for k in clusters], y=list(clusters.values()),
+                         marker_color=KEY_COLOR, showlegend=False), 1, 1)
+    fig.add_trace(go.Histogram(x=n["best_fve"], nbinsx=40, marker_color="#636EFA", showlegend=False),
+                  1, 2)
+    fig.add_vline(x=0.85, line_dash="dot", line_color="#555", row=1, col=2)
+    fig.update_layout(**LAYOUT, title="Neurons: each dominated by one frequency")
+    return fig
+
+
+def interference(analysis: dict, a: int | None = None, b: int | None = None) -> go.Figure:
+    """Each key frequency's wave over the answers c for the pair (a, b), and their sum."""
+    inter = analysis["interference"]
+    classes = inter["classes"]
+    if a is None or b is None:
+        waves, total, a, b = inter["waves"], inter["sum"], inter["a"], inter["b"]
+    else:
+        waves, total = wave_values(analysis, a, b)
+    fig = go.Figure()
+    for k, w in waves.items():
+        fig.add_trace(go.Scatter(x=classes, y=w, name=f"k={k}", mode="lines", line=dict(width=1)))
+    fig.add_trace(go.Scatter(x=classes, y=total, name="sum", mode="lines",
+                             line=dict(width=3, color="black")))
+    best = classes[max(range(len(total)), key=total.__getitem__)] if total else None
+    fig.update_layout(**LAYOUT, title=f"Interference for a={a}, b={b}: the waves agree only at "
+                                      f"c={best}", xaxis_title="answer c (group order)",
+                      yaxis_title="logit contribution")
+    return fig
+
+
+def wave_values(analysis: dict, a: int, b: int) -> tuple[dict, list]:
+    """Waves α_k cos(w_k(x − c)) over the classes (group order) for the pair (a, b)."""
+    fit, inter = analysis["logit_fit"], analysis["interference"]
+    tokens = inter["classes"]
+    n = analysis["group_order"]
+    coord = {t: i for i, t in enumerate(tokens)}
+    sign = -1 if analysis["task"] in ("sub", "div") else 1
+    x = coord[a] + sign * coord[b]
+    waves = {str(k): [al * math.cos(2 * math.pi * k * (x - c) / n) for c in range(n)]
+             for k, al in zip(fit["freqs"], fit["alpha"])}
+    total = [sum(w[c] for w in waves.values()) for c in range(n)]
+    return waves, total
+
+
+def _empty(text: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_layout(**{**LAYOUT, "height": 200})
+    return fig

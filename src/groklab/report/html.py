@@ -1,0 +1,195 @@
+"""The self-contained HTML report: plotly.js inlined once, every figure and table inline, every
+user-provided string escaped. Rendering only: it receives dicts and returns a string."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+
+from groklab.report import figures
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:0;background:#f6f7f9;color:#1f2933}
+header{background:#1f2933;color:#fff;padding:24px 40px}
+header h1{margin:0 0 6px;font-size:26px} header p{margin:0;color:#cbd2d9}
+main{max-width:1200px;margin:0 auto;padding:20px 30px 60px}
+section{background:#fff;border-radius:10px;box-shadow:0 1px 3px rgba(0,0,0,.08);margin:18px 0;padding:18px 22px}
+section h2{margin:0 0 6px;font-size:19px} section p.lead{margin:0 0 10px;color:#52606d}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin-top:16px}
+.card{background:#323f4b;border-radius:8px;padding:10px 16px;min-width:130px}
+.card b{display:block;font-size:20px;color:#fff} .card span{font-size:12px;color:#9aa5b1}
+.verdict-algorithmic{color:#3ebd93!important} .verdict-memorizing{color:#f0b429!important}
+.verdict-partial{color:#f0b429!important}
+table{border-collapse:collapse;width:100%;font-size:14px} th,td{padding:5px 10px;text-align:right;border-bottom:1px solid #e4e7eb}
+th:first-child,td:first-child{text-align:left} th{background:#f5f7fa}
+pre{background:#1f2933;color:#e4e7eb;padding:14px;border-radius:8px;overflow:auto;font-size:12.5px}
+.plot{width:100%;min-height:200px} .controls{margin:6px 0 4px} .controls input{width:70px;margin:0 8px 0 4px}
+.note{color:#8a4b08;background:#fffbea;padding:6px 10px;border-radius:6px;margin:4px 0}
+"""
+
+INTERFERENCE_JS = """
+(function(){
+  const d = JSON.parse(document.getElementById('wave-data').textContent);
+  const coord = {}; d.classes.forEach((t, i) => coord[t] = i);
+  function draw(){
+    const a = parseInt(document.getElementById('wave-a').value), b = parseInt(document.getElementById('wave-b').value);
+    if (!(a in coord) || !(b in coord)) { document.getElementById('wave-msg').textContent = 'a and b must be tokens in ' + d.classes.length + ' classes (0..' + (d.p - 1) + ', nonzero for mul/div)'; return; }
+    document.getElementById('wave-msg').textContent = '';
+    const x = coord[a] + d.sign * coord[b];
+    const traces = []; const total = new Array(d.n).fill(0);
+    d.freqs.forEach((k, j) => {
+      const y = [];
+      for (let c = 0; c < d.n; c++) { const v = d.alpha[j] * Math.cos(2 * Math.PI * k * (x - c) / d.n); y.push(v); total[c] += v; }
+      traces.push({x: d.classes, y: y, name: 'k=' + k, mode: 'lines', line: {width: 1}});
+    });
+    traces.push({x: d.classes, y: total, name: 'sum', mode: 'lines', line: {width: 3, color: 'black'}});
+    let best = 0; total.forEach((v, i) => { if (v > total[best]) best = i; });
+    const layout = JSON.parse(JSON.stringify(document.getElementById('fig-interference').layout));
+    layout.title = {text: 'Interference for a=' + a + ', b=' + b + ': the waves agree only at c=' + d.classes[best]};
+    Plotly.react('fig-interference', traces, layout);
+  }
+  document.getElementById('wave-a').addEventListener('change', draw);
+  document.getElementById('wave-b').addEventListener('change', draw);
+})();
+"""
+
+
+def esc(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _json_script(id_: str, payload: str) -> str:
+    safe = payload.replace("</", "<\\/")  # no "</script>" can end the block early
+    return f'<script type="application/json" id="{esc(id_)}">{safe}</script>'
+
+
+@dataclass
+class ReportContext:
+    """What a report shows; every field comes from the run directory."""
+
+    name: str
+    config: dict
+    summary: dict
+    rows: list[dict]
+    analysis: dict
+    program: dict | None
+    program_source: str | None
+
+
+def _cards(ctx: ReportContext) -> str:
+    a, s = ctx.analysis, ctx.summary
+    items = [("task", f"{a['task']} mod {a['p']}"), ("memorized at", s.get("memorized_epoch")),
+             ("grokked at", s.get("grokked_epoch")), ("key frequencies", a["key_frequencies"]),
+             ("neurons explained", f"{a['neuron_fraction_explained']:.0%}"),
+             ("logit FVE", f"{a['logit_fve']:.3f}")]
+    out = [f'<div class="card"><b>{esc(v)}</b><span>{esc(k)}</span></div>' for k, v in items]
+    if ctx.program:
+        verdict = ctx.program["verdict"]
+        out.append(f'<div class="card"><b class="verdict-{esc(verdict)}">{esc(verdict)}</b>'
+                   '<span>program verdict</span></div>')
+    return '<div class="cards">' + "".join(out) + "</div>"
+
+
+def _table(headers: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(x, digits: int = 4) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.{digits}g}"
+    return str(x)
+
+
+def _section(title: str, lead: str, body: str) -> str:
+    return f"<section><h2>{esc(title)}</h2><p class='lead'>{esc(lead)}</p>{body}</section>"
+
+
+def _plot(fig_id: str, fig) -> tuple[str, str]:
+    return f'<div class="plot" id="{fig_id}"></div>', _json_script(f"{fig_id}-json", fig.to_json())
+
+
+def render(ctx: ReportContext, plotly_js: str) -> str:
+    """The report as one HTML string."""
+    a = ctx.analysis
+    phases = a.get("phases")
+    figs = [("fig-curves", figures.curves(ctx.rows, phases))]
+    if a.get("progress"):
+        figs.append(("fig-progress", figures.progress(a["progress"], phases,
+                                                      (ctx.program or {}).get("curve"))))
+    figs += [("fig-spectrum", figures.spectrum(a)), ("fig-circles", figures.circles(a)),
+             ("fig-neurons", figures.neurons(a)), ("fig-interference", figures.interference(a))]
+    divs, scripts = {}, []
+    for fig_id, fig in figs:
+        div, script = _plot(fig_id, fig)
+        divs[fig_id] = div
+        scripts.append(script)
+    inter = a["interference"]
+    wave_data = json.dumps({"freqs": a["logit_fit"]["freqs"], "alpha": a["logit_fit"]["alpha"],
+                            "classes": inter["classes"], "n": a["group_order"], "p": a["p"],
+                            "sign": -1 if a["task"] in ("sub", "div") else 1})
+    ph = phases or {}
+    sections = [
+        _section("Training", f"Memorization ends at epoch {ph.get('memorization_end')}, circuit "
+                 f"formation at {ph.get('circuit_formation_end')}, cleanup at {ph.get('cleanup_end')} "
+                 "(shaded; rule in analysis.json).", divs["fig-curves"]),
+    ]
+    if "fig-progress" in divs:
+        sections.append(_section(
+            "Progress measures", "Structure in the weights moves with held-out performance: "
+            f"Spearman(restricted loss, test loss) = {_fmt(a.get('structure_test_loss_spearman'), 3)} "
+            "from the end of memorization.", divs["fig-progress"]))
+    sections += [
+        _section("Key frequencies", f"Views: embed {a['keys']['views']['embed']}, neurons "
+                 f"{a['keys']['views']['neurons']}, unembed {a['keys']['views']['unembed']}. "
+                 f"Rule: {a['key_frequency_rule']}.", divs["fig-spectrum"]),
+        _section("Circles", "The tokens projected on each key frequency's plane; drag the slider to "
+                 "watch the circle form from noise.", divs["fig-circles"]),
+        _section("Neurons", "Each neuron's activation over all pairs, in Fourier terms.",
+                 divs["fig-neurons"]),
+        _section("Interference", "logit(c) = Σ_k α_k cos(w_k(a+b−c)): the waves line up only at "
+                 "the answer.", '<div class="controls">a<input id="wave-a" type="number" value="'
+                 f'{esc(inter["a"])}">b<input id="wave-b" type="number" value="{esc(inter["b"])}">'
+                 '<span id="wave-msg"></span></div>' + divs["fig-interference"]
+                 + _json_script("wave-data", wave_data)),
+        _section("Ablations", "Loss and accuracy after each ablation, on every pair of the grid.",
+                 _table(["ablation", "what", "loss", "accuracy", "test loss", "test accuracy"],
+                        [[r["name"], r["description"], _fmt(r["loss"]), _fmt(r["acc"]),
+                          _fmt(r["test_loss"]), _fmt(r["test_acc"])] for r in a["ablations"]])),
+    ]
+    if ctx.program:
+        v = ctx.program["verification"]
+        sections.append(_section(
+            "The extracted program", f"Verdict: {v['verdict']} ({v['rule']}).",
+            _table(["check", "value"], [
+                ["program accuracy, all pairs", _fmt(v["program_accuracy"])],
+                ["program accuracy, held out", _fmt(v["program_test_accuracy"])],
+                ["agreement with the network", _fmt(v["agreement"])],
+                ["train cross-entropy: program / network",
+                 f"{_fmt(v['program_train_loss'])} / {_fmt(v['network_train_loss'])}"],
+                ["network accuracy without the program's frequencies", _fmt(v["ablated_accuracy"])],
+                ["constants vs lookup entries", f"{v['n_constants']} vs {v['lookup_entries']}"],
+                ["first epoch the program is right on all pairs",
+                 _fmt(ctx.program.get("first_correct_epoch"))],
+                ["network grokked at", _fmt(ctx.program.get("grokked_epoch"))],
+            ]) + f"<pre>{esc(ctx.program_source or '')}</pre>"))
+    notes = "".join(f'<p class="note">{esc(n)}</p>' for n in a.get("notes", []))
+    sections.append(_section("Run", "config.json and summary.json", notes
+                             + f"<pre>{esc(json.dumps(ctx.config, indent=2))}</pre>"
+                             + f"<pre>{esc(json.dumps(ctx.summary, indent=2))}</pre>"))
+    boot = ("document.querySelectorAll('.plot').forEach(function(el){"
+            "const f = JSON.parse(document.getElementById(el.id + '-json').textContent);"
+            "Plotly.newPlot(el, f.data, f.layout, {responsive: true, displaylogo: false});});")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>groklab report: {esc(ctx.name)}</title><style>{CSS}</style>"
+        f"<script>{plotly_js}</script></head><body>"
+        f"<header><h1>groklab: {esc(a['task'])} mod {esc(a['p'])}</h1>"
+        f"<p>{esc(ctx.name)}</p>{_cards(ctx)}</header><main>{''.join(sections)}</main>"
+        f"{''.join(scripts)}<script>{boot}</script><script>{INTERFERENCE_JS}</script>"
+        "</body></html>\n")
