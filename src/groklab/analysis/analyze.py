@@ -110,7 +110,7 @@ def analyze_model(model: HookedModel, data: Dataset, source: dict,
     w_e = model.token_embeddings().detach().double().numpy()
     fit = fit_logits(snap.grid_logits, c, freqs)
     test_rows = np.flatnonzero(~probe.grid_train)
-    row = int(test_rows[0]) if len(test_rows) else 0
+    row = int(test_rows[len(test_rows) // 2]) if len(test_rows) else 0  # a held-out pair
     notes = list(notes or [])
     if not c.template:
         notes.append(f"task {c.task!r} has no Fourier template: the a+b views are shown for "

@@ -21,20 +21,25 @@ def _x(epochs):
     return [max(e, 0.5) for e in epochs]
 
 
-def _phase_shapes(phases: dict | None, last_epoch: int) -> list[dict]:
+def _shade_phases(fig: go.Figure, phases: dict | None, rows: int = 1, cols: int = 1) -> None:
+    """Shade memorization, circuit formation and cleanup on every subplot."""
     if not phases or phases.get("memorization_end") is None:
-        return []
+        return
     bounds = [0.5, phases["memorization_end"], phases.get("circuit_formation_end"),
               phases.get("cleanup_end")]
-    shapes = []
     for (name, color), lo, hi in zip(PHASE_COLORS.items(), bounds, bounds[1:]):
         if lo is None or hi is None or hi <= lo:
             continue
-        shapes.append(dict(type="rect", xref="x", yref="paper", x0=max(lo, 0.5), x1=hi, y0=0, y1=1,
-                           fillcolor=color, line_width=0, layer="below"))
-        shapes.append(dict(type="line", xref="x", yref="paper", x0=hi, x1=hi, y0=0, y1=1,
-                           line=dict(color="#888", width=1, dash="dot")))
-    return shapes
+        for r in range(1, rows + 1):
+            for c in range(1, cols + 1):
+                fig.add_vrect(x0=max(lo, 0.5), x1=hi, fillcolor=color, line_width=0, layer="below",
+                              row=r, col=c)
+                fig.add_vline(x=hi, line=dict(color="#888", width=1, dash="dot"), row=r, col=c)
+
+
+def _floor(values, low: float = 1e-12) -> list[float]:
+    """Losses for a log axis: exact zeros (a perfect fit) drawn at `low`."""
+    return [max(v, low) for v in values]
 
 
 def curves(rows: list[dict], phases: dict | None = None) -> go.Figure:
@@ -42,18 +47,15 @@ def curves(rows: list[dict], phases: dict | None = None) -> go.Figure:
     epochs = _x([r["epoch"] for r in rows])
     fig = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"), horizontal_spacing=0.1)
     for split, color in (("train", "#636EFA"), ("test", "#EF553B")):
-        fig.add_trace(go.Scatter(x=epochs, y=[r[f"loss/{split}"] for r in rows], name=f"{split}",
+        fig.add_trace(go.Scatter(x=epochs, y=_floor([r[f"loss/{split}"] for r in rows]), name=split,
                                  line=dict(color=color), legendgroup=split), 1, 1)
         fig.add_trace(go.Scatter(x=epochs, y=[r[f"acc/{split}"] for r in rows], name=f"{split}",
                                  line=dict(color=color), legendgroup=split, showlegend=False), 1, 2)
     fig.update_xaxes(type="log", title_text="epoch")
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], row=1, col=2)
-    shapes = _phase_shapes(phases, rows[-1]["epoch"])
-    for shape in shapes:
-        fig.add_shape(**{k: v for k, v in shape.items() if k not in ("xref",)}, row=1, col=1)
-        fig.add_shape(**{k: v for k, v in shape.items() if k not in ("xref",)}, row=1, col=2)
-    fig.update_layout(**LAYOUT, title="Grokking: memorization first, generalization later")
+    _shade_phases(fig, phases, cols=2)
+    fig.update_layout(**LAYOUT)
     return fig
 
 
@@ -75,8 +77,9 @@ def progress(points: list[dict], phases: dict | None = None, curve: list[dict] |
         (3, "weight norm²", "weight_norm", "#FF6692"),
     ]
     for row, name, key, color in series:
-        fig.add_trace(go.Scatter(x=x, y=[p[key] for p in points], name=name, line=dict(color=color)),
-                      row, 1)
+        values = [p[key] for p in points]
+        fig.add_trace(go.Scatter(x=x, y=_floor(values) if row == 1 else values, name=name,
+                                 line=dict(color=color)), row, 1)
     fig.add_trace(go.Scatter(x=x, y=[len(p["key_freqs"]) for p in points], name="# key frequencies",
                              line=dict(color="#B6E880", shape="hv")), 4, 1)
     if curve:
@@ -92,10 +95,8 @@ def progress(points: list[dict], phases: dict | None = None, curve: list[dict] |
     fig.update_xaxes(title_text="epoch", row=len(panels), col=1)
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_yaxes(type="log", row=3, col=1)
-    for row in range(1, len(panels) + 1):
-        for shape in _phase_shapes(phases, points[-1]["epoch"]):
-            fig.add_shape(**{k: v for k, v in shape.items() if k != "xref"}, row=row, col=1)
-    fig.update_layout(**{**LAYOUT, "height": 1050}, title="Progress measures over every checkpoint")
+    _shade_phases(fig, phases, rows=len(panels))
+    fig.update_layout(**{**LAYOUT, "height": 1050})
     return fig
 
 
@@ -110,7 +111,7 @@ def spectrum(analysis: dict) -> go.Figure:
                              marker_color=[KEY_COLOR if k in keys else OTHER_COLOR for k in ks],
                              hovertemplate="k=%{x}<br>norm %{y:.3g}<extra></extra>"), 1, col)
     fig.update_xaxes(title_text="frequency k")
-    fig.update_layout(**LAYOUT, title=f"Fourier spectrum: key frequencies {sorted(keys)} in red")
+    fig.update_layout(**LAYOUT, title=f"Key frequencies {sorted(keys)} in red")
     return fig
 
 
@@ -125,18 +126,27 @@ def circles(analysis: dict) -> go.Figure:
     rows = math.ceil(len(freqs) / cols)
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=[f"k = {k}" for k in freqs])
     last = frames[-1]
+    n = len(last["circles"][0]["x"])
+    orders = [sorted(range(n), key=lambda a, k=k: (k * a) % n) for k in freqs]  # angle order
+
+    def ordered(values, i):
+        return [values[a] for a in orders[i]]
+
     for i, circ in enumerate(last["circles"]):
-        fig.add_trace(go.Scatter(x=circ["x"], y=circ["y"], mode="markers+lines", showlegend=False,
-                                 text=[str(t) for t in circ["tokens"]],
-                                 marker=dict(size=6, color=list(range(len(circ["x"]))),
-                                             colorscale="Turbo"),
+        fig.add_trace(go.Scatter(x=ordered(circ["x"], i), y=ordered(circ["y"], i),
+                                 mode="markers+lines", showlegend=False,
+                                 text=ordered([str(t) for t in circ["tokens"]], i),
+                                 marker=dict(size=6, color=ordered(list(range(n)), i),
+                                             colorscale="Turbo", showscale=i == 0,
+                                             colorbar=dict(title="token", len=0.6)),
                                  line=dict(width=0.5, color="#ccc"),
                                  hovertemplate="token %{text}<extra></extra>"),
                       i // cols + 1, i % cols + 1)
     steps = []
     for frame in frames:
         steps.append(dict(method="restyle", label=str(frame["epoch"]), args=[{
-            "x": [c["x"] for c in frame["circles"]], "y": [c["y"] for c in frame["circles"]]}]))
+            "x": [ordered(c["x"], i) for i, c in enumerate(frame["circles"])],
+            "y": [ordered(c["y"], i) for i, c in enumerate(frame["circles"])]}]))
     fig.update_layout(sliders=[dict(active=len(frames) - 1, steps=steps, pad=dict(t=40),
                                     currentvalue=dict(prefix="checkpoint epoch "))])
     fig.update_xaxes(showticklabels=False)
@@ -162,7 +172,7 @@ def neurons(analysis: dict) -> go.Figure:
     fig.add_trace(go.Histogram(x=n["best_fve"], nbinsx=40, marker_color="#636EFA", showlegend=False),
                   1, 2)
     fig.add_vline(x=0.85, line_dash="dot", line_color="#555", row=1, col=2)
-    fig.update_layout(**LAYOUT, title="Neurons: each dominated by one frequency")
+    fig.update_layout(**LAYOUT)
     return fig
 
 

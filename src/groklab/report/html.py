@@ -22,7 +22,7 @@ section h2{margin:0 0 6px;font-size:19px} section p.lead{margin:0 0 10px;color:#
 .verdict-algorithmic{color:#3ebd93!important} .verdict-memorizing{color:#f0b429!important}
 .verdict-partial{color:#f0b429!important}
 table{border-collapse:collapse;width:100%;font-size:14px} th,td{padding:5px 10px;text-align:right;border-bottom:1px solid #e4e7eb}
-th:first-child,td:first-child{text-align:left} th{background:#f5f7fa}
+th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left} th{background:#f5f7fa}
 pre{background:#1f2933;color:#e4e7eb;padding:14px;border-radius:8px;overflow:auto;font-size:12.5px}
 .plot{width:100%;min-height:200px} .controls{margin:6px 0 4px} .controls input{width:70px;margin:0 8px 0 4px}
 .note{color:#8a4b08;background:#fffbea;padding:6px 10px;border-radius:6px;margin:4px 0}
