@@ -1,0 +1,94 @@
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import groklab_cli
+from groklab.api import report
+from groklab.analysis import analyze_run
+from groklab.synth import extract_run
+from groklab.train import run
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--virtual-time-budget=15000"]
+
+PROBE = """<script>window.__errors=[];window.addEventListener('error',function(e){
+window.__errors.push(String(e.message));});</script>"""
+COLLECT = """<script>setTimeout(function(){var plots=[].slice.call(document.querySelectorAll('.plot'));
+var out={errors:window.__errors,plots:plots.map(function(el){var svg=el.querySelector('svg.main-svg');
+var r=el.getBoundingClientRect();return {id:el.id,svg:!!svg,traces:el.querySelectorAll('.trace').length,
+canvas:el.querySelectorAll('canvas').length,height:r.height};})};
+var pre=document.createElement('pre');pre.id='__result';pre.textContent=JSON.stringify(out);
+document.body.appendChild(pre);},3000);</script>"""
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory, grokked_run):
+    """The shared small grokking run, copied under a name that needs escaping, fully processed."""
+    out = tmp_path_factory.mktemp("rep") / "small <run> & 'quotes'"
+    shutil.copytree(grokked_run.path, out)
+    analyze_run(out)
+    extract_run(out)
+    return out, report(out)
+
+
+def test_report_is_self_contained_and_escaped(reported):
+    path, html_path = reported
+    html = html_path.read_text()
+    assert "<script src=" not in html and "cdn" not in html.lower().split("plotly.js")[0][:2000]
+    assert "small &lt;run&gt; &amp; &#x27;quotes&#x27;" in html
+    assert "small <run>" not in html
+    for fig in ("fig-curves", "fig-progress", "fig-spectrum", "fig-circles", "fig-neurons",
+                "fig-interference"):
+        assert f'id="{fig}"' in html
+    assert "The extracted program" in html and "def answer(a, b)" in html
+
+
+def _chromium() -> str | None:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None and os.environ.get("CI"):
+        pytest.fail("chromium is not installed: .ci/run installs it")
+    return found
+
+
+def test_report_renders_in_headless_chromium(reported, tmp_path):
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    _, html_path = reported
+    html = html_path.read_text()
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.replace("<head>", "<head>" + PROBE, 1).replace("</body>", COLLECT + "</body>"))
+    dom = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+                          "--window-size=1300,3000", "--dump-dom", probe.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    found = re.search(r'<pre id="__result">(.*?)</pre>', dom, re.S)
+    assert found, "the page did not finish rendering"
+    result = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert result["errors"] == []
+    assert len(result["plots"]) == 6
+    for plot in result["plots"]:
+        assert plot["svg"] and (plot["traces"] > 0 or plot["canvas"] > 0), plot
+        assert plot["height"] > 100, plot
+    shot = tmp_path / "shot.png"
+    subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile2'}",
+                    "--window-size=1300,2400", f"--screenshot={shot}", html_path.as_uri()],
+                   capture_output=True, timeout=120)
+    from PIL import Image
+
+    image = Image.open(shot).convert("RGB")
+    colors = image.getcolors(maxcolors=1 << 20)
+    assert colors is not None and len(colors) > 50  # not blank: many colours drawn
+
+
+def test_report_bad_input(tmp_path, tiny):
+    r = groklab_cli("report", str(tmp_path))
+    assert r.returncode == 2 and "not a groklab run directory" in r.stderr
+    result = run(tiny, tmp_path / "unanalysed", quiet=True)
+    r = groklab_cli("report", str(result.path))
+    assert r.returncode == 2 and "groklab analyze" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
