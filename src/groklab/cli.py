@@ -64,12 +64,27 @@ def default_out(config: RunConfig) -> Path:
     return Path("runs") / f"{config.preset}-{t.name}-p{t.p}-seed{config.seed}"
 
 
-def _runtime_flags(p: argparse.ArgumentParser) -> None:
+def _cpu_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=None,
                    help="torch intra-op threads (default 1: on a loaded 2-core CPU, 2 threads can be "
                         "much slower; see README)")
-    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="training device")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _runtime_flags(p: argparse.ArgumentParser) -> None:
+    _cpu_flags(p)
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="training device")
+
+
+def _target_flags(p: argparse.ArgumentParser) -> None:
+    """Flags of commands that take a run directory or a model file."""
+    p.add_argument("target", help="a run directory, or a model file (.safetensors, .pt, .pth)")
+    p.add_argument("--layout", choices=("transformerlens", "nanda2023"), default=None,
+                   help="layout of a model file (default: detected from the shapes)")
+    p.add_argument("--task", choices=("add", "sub", "mul", "div"), default=None,
+                   help="task of a model file (default: inferred from its accuracy)")
+    p.add_argument("--act", choices=("relu", "gelu"), default="relu", help="MLP activation of a file")
+    p.add_argument("--checkpoint", type=int, default=None, help="epoch (default: the last)")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -281,33 +296,21 @@ def build_parser() -> Parser:
     p.set_defaults(fn=cmd_train)
 
     p = sub.add_parser("analyze", help="reverse-engineer the algorithm in a run or a model file")
-    p.add_argument("target", help="a run directory, or a model file (.safetensors, .pt, .pth)")
-    p.add_argument("--layout", choices=("transformerlens", "nanda2023"), default=None,
-                   help="layout of a model file (default: detected from the shapes)")
-    p.add_argument("--task", choices=("add", "sub", "mul", "div"), default=None,
-                   help="task of a model file (default: inferred from its accuracy)")
+    _target_flags(p)
     p.add_argument("--p", type=int, default=None, help="modulus of a model file (default: from shapes)")
-    p.add_argument("--act", choices=("relu", "gelu"), default="relu", help="MLP activation of a file")
-    p.add_argument("--checkpoint", type=int, default=None, help="epoch to analyse (default: last)")
     p.add_argument("--json", default=None, help="where to write a model file's analysis JSON")
     p.add_argument("--no-progress", action="store_true", help="skip the scan over all checkpoints")
-    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default 1)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _cpu_flags(p)
     p.set_defaults(fn=cmd_analyze)
 
     p = sub.add_parser("extract", help="read the program out of a run or a model file, verify it")
-    p.add_argument("target", help="a run directory, or a model file")
-    p.add_argument("--layout", choices=("transformerlens", "nanda2023"), default=None)
-    p.add_argument("--task", choices=("add", "sub", "mul", "div"), default=None)
-    p.add_argument("--act", choices=("relu", "gelu"), default="relu")
-    p.add_argument("--checkpoint", type=int, default=None, help="epoch (default: last)")
+    _target_flags(p)
     p.add_argument("-o", default=None, metavar="PROGRAM_PY", help="where to write the program")
     p.add_argument("--json", default=None, help="where to write the JSON result")
     p.add_argument("--no-curve", action="store_true", help="skip the program over every checkpoint")
     p.add_argument("--compare", default=None, metavar="RUN",
                    help="another run (e.g. Grokfast vs plain): is it the same kind of program?")
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--quiet", action="store_true")
+    _cpu_flags(p)
     p.set_defaults(fn=cmd_extract)
 
     p = sub.add_parser("report", help="write the self-contained HTML report of an analysed run")
@@ -317,8 +320,7 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("demo", help="train the demo preset, analyse, extract, report (about 2 min)")
     p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo)")
-    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default 1)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    _cpu_flags(p)
     p.set_defaults(fn=cmd_demo)
 
     p = sub.add_parser("export", help="write a run's model in the TransformerLens layout")
