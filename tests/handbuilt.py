@@ -16,7 +16,16 @@ from groklab.config import ModelConfig
 from groklab.models import build_model
 
 
-def fourier_transformer(p: int = 31, freqs=(3, 7, 11), phases: int = 8, scale: float = 0.5):
+def fourier_transformer(p: int = 31, freqs=(3, 7, 11), phases: int = 8, scale: float = 0.5,
+                        task: str = "add"):
+    """For mul/div the waves run over discrete-log coordinates (token 0 embeds to zero); for sub and
+    div, b enters with the opposite phase (cos(w(i - j)) = cos(wi)cos(wj) + sin(wi)sin(wj))."""
+    from groklab.analysis.fourier import coords
+
+    c = coords(task, p)
+    position = np.full(p, -1)
+    position[c.tokens] = np.arange(c.n)
+    x = position[c.tokens]  # coordinates, in token order of c.tokens
     k_n = len(freqs)
     e0, pos0, a0, b0, r0 = 0, 2 * k_n, 2 * k_n + 3, 4 * k_n + 3, 6 * k_n + 3
     d_model, d_head = 8 * k_n + 3, 2 * k_n
@@ -24,10 +33,10 @@ def fourier_transformer(p: int = 31, freqs=(3, 7, 11), phases: int = 8, scale: f
     cfg = ModelConfig(d_model=d_model, n_heads=2, d_head=d_head, d_mlp=d_mlp)
     model = build_model(cfg, p, 0)
     w = {n: torch.zeros_like(t) for n, t in model.named_parameters()}
-    x = np.arange(p)
+    tok = torch.as_tensor(c.tokens)
     for i, k in enumerate(freqs):
-        w["embed.W_E"][:p, e0 + 2 * i] = torch.tensor(np.cos(2 * np.pi * k * x / p))
-        w["embed.W_E"][:p, e0 + 2 * i + 1] = torch.tensor(np.sin(2 * np.pi * k * x / p))
+        w["embed.W_E"][tok, e0 + 2 * i] = torch.tensor(np.cos(2 * np.pi * k * x / c.n)).float()
+        w["embed.W_E"][tok, e0 + 2 * i + 1] = torch.tensor(np.sin(2 * np.pi * k * x / c.n)).float()
     for pos in range(3):
         w["pos_embed.W_pos"][pos, pos0 + pos] = 1.0
     attn = "blocks.0.attn."
@@ -46,13 +55,13 @@ def fourier_transformer(p: int = 31, freqs=(3, 7, 11), phases: int = 8, scale: f
                 w[mlp + "W_in"][a0 + 2 * i, n] = np.cos(phi)  # cos(x + φ) = cos x cos φ − sin x sin φ
                 w[mlp + "W_in"][a0 + 2 * i + 1, n] = -np.sin(phi)
                 w[mlp + "W_in"][b0 + 2 * i, n] = np.cos(psi)
-                w[mlp + "W_in"][b0 + 2 * i + 1, n] = -np.sin(psi)
+                w[mlp + "W_in"][b0 + 2 * i + 1, n] = -np.sin(psi) * c.sign
                 w[mlp + "W_out"][n, r0 + 2 * i] = np.cos(phi + psi)
                 w[mlp + "W_out"][n, r0 + 2 * i + 1] = -np.sin(phi + psi)
                 n += 1
     for i, k in enumerate(freqs):
-        w["unembed.W_U"][r0 + 2 * i] = scale * torch.tensor(np.cos(2 * np.pi * k * x / p))
-        w["unembed.W_U"][r0 + 2 * i + 1] = scale * torch.tensor(np.sin(2 * np.pi * k * x / p))
+        w["unembed.W_U"][r0 + 2 * i, tok] = scale * torch.tensor(np.cos(2 * np.pi * k * x / c.n)).float()
+        w["unembed.W_U"][r0 + 2 * i + 1, tok] = scale * torch.tensor(np.sin(2 * np.pi * k * x / c.n)).float()
     with torch.no_grad():
         for name, param in model.named_parameters():
             param.copy_(w[name])

@@ -156,3 +156,15 @@ def test_real_run_analysis(grokked_run):
     assert ph.memorization_end < ph.circuit_formation_end <= ph.cleanup_end
     assert r.structure_test_loss_spearman >= 0.7
     assert len(r.progress) == len(RunStore(grokked_run.path).checkpoint_epochs())
+
+
+@pytest.mark.parametrize("task", ["sub", "mul", "div"])
+def test_handbuilt_networks_of_other_tasks(task):
+    """sub reads a − b; mul and div are analysed on discrete logs (group Z_30 for p = 31)."""
+    model = fourier_transformer(31, (2, 5, 9), task=task)
+    r = analyze_model(model, make_dataset(TaskConfig(name=task, p=31, frac_train=0.3)),
+                      {"kind": "test"})
+    assert r.key_frequencies == [2, 5, 9]
+    assert r.keys.views == {"embed": [2, 5, 9], "neurons": [2, 5, 9], "unembed": [2, 5, 9]}
+    assert r.restricted_accuracy == 1.0 and r.logit_fve >= 0.99
+    assert r.group_order == (30 if task in ("mul", "div") else 31)
