@@ -81,13 +81,8 @@ def run(config: RunConfig, out: str | Path, *, threads: int | None = None, devic
             for cb in callbacks:
                 cb.on_eval(row["epoch"], row, trainer.weights, replay=True)
         t0 = time.perf_counter()
-        trainer.fit(to_batch(data, dev), callbacks, start)
-        wall = time.perf_counter() - t0
-        summary = summarize(store.read_metrics(), _stopped(store, config), wall)
+        _, _, stopped = trainer.fit(to_batch(data, dev), callbacks, start)
+        summary = summarize(store.read_metrics(), stopped, time.perf_counter() - t0)
         store.write_summary(summary)
     return TrainResult(store.path, config, summary, model.cpu(), start or None)
 
-
-def _stopped(store: RunStore, config: RunConfig) -> str:
-    last = store.read_metrics()[-1]["epoch"]
-    return "epochs" if last >= config.train.epochs else "early_stop"
