@@ -73,7 +73,7 @@ def report(run_dir: str | Path, out: str | Path | None = None) -> Path:
 
 
 def demo(out: str | Path = "runs/demo", threads: int | None = None, quiet: bool = False,
-         say: Callable[[str], None] = print):
+         overwrite: bool = False, say: Callable[[str], None] = print):
     """Train the demo preset, analyse every checkpoint, extract the program, write the report."""
     import time
 
@@ -83,7 +83,7 @@ def demo(out: str | Path = "runs/demo", threads: int | None = None, quiet: bool 
 
     t0 = time.perf_counter()
     say(f"[1/4] training the demo preset into {out} (a+b mod 113, 1-layer transformer)")
-    trained = run(preset("demo"), out, threads=threads, quiet=quiet)
+    trained = run(preset("demo"), out, threads=threads, quiet=quiet, overwrite=overwrite)
     say(f"      memorized at epoch {trained.summary['memorized_epoch']}, grokked at epoch "
         f"{trained.summary['grokked_epoch']} ({time.perf_counter() - t0:.0f} s)")
     say("[2/4] analysing every checkpoint")

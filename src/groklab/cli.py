@@ -241,7 +241,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from groklab.api import demo
 
-    trained, analysis, program, path, wall = demo(args.out, args.threads, args.quiet)
+    trained, analysis, program, path, wall = demo(args.out, args.threads, args.quiet, args.overwrite)
     s, v = trained.summary, program.verification
     rows = [
         ("run", str(trained.path)),
@@ -320,6 +320,8 @@ def build_parser() -> Parser:
 
     p = sub.add_parser("demo", help="train the demo preset, analyse, extract, report (about 2 min)")
     p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace a run directory that holds a different config")
     _cpu_flags(p)
     p.set_defaults(fn=cmd_demo)
 
