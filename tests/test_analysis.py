@@ -105,14 +105,24 @@ def test_exported_transformerlens_layout_round_trips(tmp_path, handbuilt):
     assert torch.equal(build_imported(imported, "x").logits(pairs), handbuilt.logits(pairs))
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # TransformerLens 3.x warns of 4.0
+@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_transformerlens_loads_the_export(tmp_path, handbuilt):
+    """Needs the optional extra: pip install -e .[tl] (TransformerLens < 4; 4.0 removed
+    HookedTransformer)."""
     tl = pytest.importorskip("transformer_lens")
+    try:
+        tl.HookedTransformer, tl.HookedTransformerConfig
+    except ImportError:
+        pytest.skip("this TransformerLens has no HookedTransformer (4.0 removed it)")
     import json
     tl_dir = export_transformerlens(handbuilt, tmp_path / "tl")
     cfg = tl.HookedTransformerConfig(**json.loads((tl_dir / "config.json").read_text()))
     model = tl.HookedTransformer(cfg)
     from safetensors.torch import load_file
-    model.load_state_dict(load_file(tl_dir / "model.safetensors"), strict=False)
+    missing, unexpected = model.load_state_dict(load_file(tl_dir / "model.safetensors"), strict=False)
+    assert unexpected == []
+    assert all(k.endswith(("mask", "IGNORE")) for k in missing), missing  # buffers only
     pairs = torch.as_tensor(make_dataset(TaskConfig(name="add", p=31)).pairs)
     tokens = handbuilt.tokens(pairs)
     assert torch.allclose(model(tokens)[:, -1], handbuilt.logits(pairs), atol=1e-4)
