@@ -206,6 +206,7 @@ def format_extract(r) -> str:
 def cmd_extract(args: argparse.Namespace) -> int:
     from groklab.api import ticker
     from groklab.synth import extract_file, extract_run
+    from groklab.synth.run import compare_run
     from groklab.train.run import set_threads
 
     set_threads(args.threads)
@@ -219,7 +220,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         out = Path(args.o) if args.o else target.with_suffix(".program.py")
     print(format_extract(result))
     if args.compare:
-        other = extract_run(args.compare, with_curve=False, out=Path(args.compare) / "program.py")
+        other = compare_run(args.compare)
         a, b = result.program, other.program
         same = result.verdict == other.verdict == "algorithmic"
         print(f"compare: {target}: {result.verdict}, frequencies {list(a.freqs)} | {args.compare}: "

@@ -135,6 +135,15 @@ def extract_run(path: str | Path, checkpoint: int | None = None, out: str | Path
     return result
 
 
+def compare_run(path: str | Path) -> ExtractResult:
+    """The program of another run's last checkpoint, for comparison; writes nothing."""
+    store = RunStore(path)
+    cfg = store.read_config()
+    require_template(cfg.task.name)
+    model, epoch = load_run_model(path)
+    return extract_model(model, make_dataset(cfg.task), {"run": str(store.path), "checkpoint": epoch})
+
+
 def extract_file(path: str | Path, layout: str | None = None, task: str | None = None,
                  act: str = "relu", out: str | Path | None = None,
                  json_path: str | Path | None = None) -> ExtractResult:
