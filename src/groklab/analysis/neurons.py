@@ -17,22 +17,28 @@ from groklab.analysis.fourier import fourier_basis, n_freqs
 CLUSTER_FVE = 0.85
 
 
-def neuron_fve(acts: np.ndarray, n: int) -> np.ndarray:
-    """FVE of each neuron for each frequency k = 1..K. acts [N², d_mlp] -> [d_mlp, K]"""
+def neuron_fve(acts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """FVE of each neuron for each frequency k = 1..K, and each neuron's variance over the grid.
+    acts [N², d_mlp] -> ([d_mlp, K], [d_mlp])
+
+    Only the 3×3 blocks are needed: transform over a once (F A), then contract each block's three
+    rows with the three basis vectors over b. The total non-constant energy is, by Parseval, the
+    sum of squared deviations from the mean."""
     f = fourier_basis(n).astype(np.float32)
-    x = acts.reshape(n, n, -1).astype(np.float32)
-    coef = np.einsum("ia,abd->ibd", f, x, optimize=True)
-    coef = np.einsum("jb,ibd->ijd", f, coef, optimize=True)  # [N, N, d_mlp]
-    energy = coef.astype(np.float64) ** 2
-    total = energy.sum((0, 1)) - energy[0, 0]  # [d_mlp]
-    k = n_freqs(n)
-    out = np.empty((acts.shape[1], k))
-    for freq in range(1, k + 1):
+    x = np.ascontiguousarray(acts, dtype=np.float32).reshape(n, n * acts.shape[1])
+    over_a = (f @ x).reshape(n, n, -1)  # [basis over a, b, d_mlp]
+    const = over_a[0].T @ f[0]  # [d]: coefficient (const, const) ... rows below reuse it
+    flat = acts.astype(np.float64)
+    total = (flat**2).sum(0) - flat.sum(0) ** 2 / (n * n)  # [d_mlp]
+    k_n = n_freqs(n)
+    out = np.empty((acts.shape[1], k_n))
+    for freq in range(1, k_n + 1):
         idx = [0, 2 * freq - 1, 2 * freq]
-        block = energy[np.ix_(idx, idx)].sum((0, 1)) - energy[0, 0]
-        out[:, freq - 1] = block / np.maximum(total, 1e-30)
-    out[total <= 1e-20] = 0.0  # dead neurons explain nothing
-    return out
+        block = np.einsum("rbd,cb->rcd", over_a[idx], f[idx], optimize=True)  # [3, 3, d]
+        energy = (block.astype(np.float64) ** 2).sum((0, 1)) - const.astype(np.float64) ** 2
+        out[:, freq - 1] = energy / np.maximum(total, 1e-30)
+    out[total <= 1e-12 * max(float(total.max()), 1e-30)] = 0.0  # dead neurons explain nothing
+    return out, total
 
 
 @dataclass(frozen=True)
@@ -47,12 +53,12 @@ class NeuronClusters:
 
 
 def cluster_neurons(acts: np.ndarray, n: int) -> NeuronClusters:
-    fve = neuron_fve(acts, n)
+    fve, total = neuron_fve(acts, n)
     best = fve.argmax(1) + 1
     best_fve = fve.max(1)
     explained = best_fve > CLUSTER_FVE
     clusters = {int(k): int(c) for k, c in zip(*np.unique(best[explained], return_counts=True))}
-    dead = int((acts.std(0) == 0).sum())
+    dead = int((total <= 1e-12 * max(float(total.max()), 1e-30)).sum())
     return NeuronClusters(best.tolist(), best_fve.round(5).tolist(),
                           dict(sorted(clusters.items(), key=lambda kv: -kv[1])),
                           float(explained.mean()), dead)

@@ -37,7 +37,7 @@ def snapshot(probe: Probe) -> Snapshot:
     logits, cache = model.run_with_cache(probe.grid_pairs, [name])
     acts = cache[name].reshape(len(probe.grid_pairs), -1, cache[name].shape[-1])[:, -1]
     grid = logits[:, torch.as_tensor(c.tokens)].double().numpy()
-    clusters = cluster_neurons(acts.double().numpy(), c.n)
+    clusters = cluster_neurons(acts.numpy(), c.n)
     e = keyfreq.embed_energy(model.token_embeddings().detach().double().numpy(), c)
     u = keyfreq.unembed_energy(model.neuron_to_logits().detach().double().numpy(), c)
     views = {"embed": keyfreq.energy_view(e), "neurons": keyfreq.neuron_view(clusters),
