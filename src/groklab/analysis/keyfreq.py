@@ -4,9 +4,11 @@ Views (each a set of frequencies k in 1..K):
 - embed: the Fourier norms of the token embeddings W_E (group coordinates);
 - neurons: frequencies whose neuron cluster (best FVE > 0.85) holds >= max(2, 2% of d_mlp) neurons;
 - unembed: the Fourier norms over the output c of W_L (neurons -> logits).
-In the two norm views a frequency is key when its energy (norm²) is >= RATIO × the median energy of
-that view's frequencies: a structured matrix concentrates energy in a few frequencies, a random one
-spreads it evenly (max/median ≈ 1.5 at init).
+In the two norm views a frequency is key when its energy (norm²) is >= RATIO × the noise floor of
+that view, the 25th percentile of its frequencies' energies: a structured matrix concentrates energy
+in a few frequencies, a random one spreads it evenly (max/floor ≈ 2 at init). The 25th percentile,
+not the median, keeps the floor at noise for models that use many frequencies (MLPs use ~20 of 48);
+the floor is at least 1e-6 × the largest energy, so float rounding in an exact model is not signal.
 
 Rule: the reported set is the frequencies in at least two of the three views. It is then checked
 functionally on the grid logits: sufficient when the restricted accuracy is >= 99% (asked only when
@@ -26,18 +28,20 @@ from groklab.analysis.logits import restricted
 from groklab.analysis.neurons import NeuronClusters
 
 RATIO = 10.0
+FLOOR_PERCENTILE = 25
 MIN_CLUSTER_SHARE = 0.02
 SUFFICIENT_ACC = 0.99
-RULE = (f"key = in >= 2 of 3 views (embed and unembed: energy >= {RATIO:g} x median; neurons: "
+RULE = (f"key = in >= 2 of 3 views (embed and unembed: energy >= {RATIO:g} x the 25th-percentile "
+        "energy; neurons: "
         f"cluster of >= max(2, {MIN_CLUSTER_SHARE:.0%} of d_mlp) neurons with FVE > 0.85); if the "
         f"model is >= {SUFFICIENT_ACC:.0%} accurate and the set is not sufficient, add from the "
         "union of the views greedily until it is")
 
 
 def energy_view(energy: np.ndarray, ratio: float = RATIO) -> list[int]:
-    """Frequencies (1-based) whose energy is >= ratio × the median energy."""
-    med = float(np.median(energy))
-    return [int(k) + 1 for k in np.flatnonzero(energy >= ratio * max(med, 1e-30))]
+    """Frequencies (1-based) whose energy is >= ratio × the noise floor (25th percentile)."""
+    floor = max(float(np.percentile(energy, FLOOR_PERCENTILE)), 1e-6 * float(energy.max()), 1e-30)
+    return [int(k) + 1 for k in np.flatnonzero(energy >= ratio * floor)]
 
 
 def embed_energy(w_e: np.ndarray, c: Coords) -> np.ndarray:  # w_e [p, d] -> [K]
