@@ -7,6 +7,7 @@ and exits with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
@@ -342,6 +343,10 @@ def build_parser() -> Parser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    threads = getattr(args, "threads", None)
+    if threads is None or threads >= 1:  # numpy's BLAS (the analyses) follows --threads too,
+        for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # unless the user set it already
+            os.environ.setdefault(var, str(threads or 1))
     try:
         return args.fn(args)
     except GroklabError as e:
