@@ -9,7 +9,6 @@ STAMP := $(VENV)/.installed
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 
 # Pinned CPU torch first (override: make install TORCH='torch==2.5.1'), then the project.
 $(STAMP): $(BIN)/python pyproject.toml

@@ -112,7 +112,7 @@ def test_transformerlens_loads_the_export(tmp_path, handbuilt):
     HookedTransformer)."""
     tl = pytest.importorskip("transformer_lens")
     try:
-        tl.HookedTransformer, tl.HookedTransformerConfig
+        _ = (tl.HookedTransformer, tl.HookedTransformerConfig)
     except ImportError:
         pytest.skip("this TransformerLens has no HookedTransformer (4.0 removed it)")
     import json

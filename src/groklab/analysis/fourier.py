@@ -46,12 +46,6 @@ def freq_norms(m: np.ndarray) -> np.ndarray:
     return np.sqrt((coeffs[1:1 + 2 * k] ** 2).reshape(k, 2, -1).sum(axis=(1, 2)))
 
 
-def fourier_2d(x: np.ndarray) -> np.ndarray:
-    """2-D transform over the first two axes of x [N, N, ...] (basis on both sides)."""
-    f = fourier_basis(x.shape[0])
-    return np.einsum("ia,jb,ab...->ij...", f, f, x, optimize=True)
-
-
 def gini(c: np.ndarray) -> float:
     """Gini coefficient (Hurley & Rickard 2009) of non-negative values: 0 flat, -> 1 sparse."""
     c = np.sort(np.abs(np.asarray(c, dtype=np.float64)))

@@ -55,13 +55,6 @@ class Probe:
             logits = self.model.logits(self.grid_pairs)
         return logits[:, torch.as_tensor(self.coords.tokens)].double().numpy()
 
-    @torch.no_grad()
-    def neurons(self) -> np.ndarray:  # [N², d_mlp] at the last position
-        name = self.model.neuron_hook
-        _, cache = self.model.run_with_cache(self.grid_pairs, [name])
-        acts = cache[name]
-        return acts.reshape(acts.shape[0], -1, acts.shape[-1])[:, -1].double().numpy()
-
     def all_from_grid(self, grid_logits: np.ndarray) -> torch.Tensor | None:
         """All-pair logits [n, p] read off grid logits, when the grid is exactly all pairs in order
         (add, sub and the plain-coordinate tasks); None otherwise."""

@@ -27,7 +27,7 @@ def _shade_phases(fig: go.Figure, phases: dict | None, rows: int = 1, cols: int 
         return
     bounds = [0.5, phases["memorization_end"], phases.get("circuit_formation_end"),
               phases.get("cleanup_end")]
-    for (name, color), lo, hi in zip(PHASE_COLORS.items(), bounds, bounds[1:]):
+    for color, lo, hi in zip(PHASE_COLORS.values(), bounds, bounds[1:]):
         if lo is None or hi is None or hi <= lo:
             continue
         for r in range(1, rows + 1):
