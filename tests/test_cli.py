@@ -54,3 +54,16 @@ def test_train_then_runs_lists_it(tmp_path):
     listing = groklab_cli("runs", str(tmp_path / "runs"))
     assert listing.returncode == 0
     assert "tiny" in listing.stdout and " add " in listing.stdout
+
+
+def test_unwritable_output_paths_are_one_line_errors(tmp_path, tiny):
+    from groklab.train import run
+
+    result = run(tiny, tmp_path / "r", quiet=True)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    for args in (["export", str(result.path), "-o", str(blocker / "tl")],
+                 ["extract", str(result.path), "--no-curve", "-o", str(blocker / "p.py")]):
+        r = groklab_cli(*args)
+        assert r.returncode == 2, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and "cannot write" in r.stderr
