@@ -191,10 +191,11 @@ PRESETS: dict[str, tuple[str, dict]] = {
     ),
     "mlp": (
         "A one-hidden-layer MLP on a+b mod 97 (embeddings concatenated, ReLU), after Gromov 2023 "
-        "and Liu et al. 2022: groks within a few hundred epochs.",
+        "and Liu et al. 2022: groks within a few hundred epochs (760 for seed 0), then trains 2500 "
+        "epochs of cleanup, after which it uses ~14 frequencies.",
         {"task": {"name": "add", "p": 97, "frac_train": 0.5},
          "model": {"kind": "mlp", "d_model": 128, "d_mlp": 512, "act": "relu"},
-         "train": {"epochs": 5000, "lr": 3e-3, "weight_decay": 1.0, "stop_patience": 300,
+         "train": {"epochs": 6000, "lr": 3e-3, "weight_decay": 1.0, "stop_patience": 2500,
                    "ckpt_every": 25, "eval_every": 5}},
     ),
 }
