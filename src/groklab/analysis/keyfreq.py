@@ -27,7 +27,7 @@ from groklab.analysis.fourier import Coords, freq_norms
 from groklab.analysis.logits import restricted
 from groklab.analysis.neurons import NeuronClusters
 
-RATIO = 10.0
+RATIO = 25.0
 FLOOR_PERCENTILE = 25
 MIN_CLUSTER_SHARE = 0.02
 SUFFICIENT_ACC = 0.99
