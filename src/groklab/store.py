@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from groklab.config import RunConfig
@@ -235,8 +235,6 @@ class RunStore:
 
     def load_state(self) -> tuple[int, dict[str, torch.Tensor]]:
         tensors = load_tensors(self.state_path)
-        from safetensors import safe_open
-
         with safe_open(str(self.state_path), "pt") as f:
             epoch = int(f.metadata()["epoch"])
         return epoch, tensors

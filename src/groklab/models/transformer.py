@@ -192,7 +192,7 @@ class Transformer(HookedModel):
         return self.hook_logits(self.ln_final(x) @ self.unembed.W_U)[:, 0]
 
     def neuron_to_logits(self) -> torch.Tensor:  # [d_mlp, p]
-        """W_L = W_out W_U (through the final LayerNorm's scale when there is one)."""
+        """W_L = W_out W_U (the final LayerNorm, when there is one, is not folded in)."""
         return self.blocks[-1].mlp.W_out @ self.unembed.W_U
 
     def token_embeddings(self) -> torch.Tensor:  # [p, d_model]

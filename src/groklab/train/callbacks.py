@@ -56,6 +56,7 @@ class Checkpointer(Callback):
         self.store, self.schedule, self.delta = store, checkpoint_schedule(cfg), cfg.ckpt_on_change
         self.save_state = save_state
         self.last: tuple[float, float] | None = None
+        self.saved_epoch: int | None = None
 
     def wants(self, epoch: int) -> bool:
         return epoch in self.schedule
@@ -69,13 +70,17 @@ class Checkpointer(Callback):
         if epoch in self.schedule or (self.delta > 0 and self._moved(row)):
             self.last = (row["acc/train"], row["acc/test"])
             if not replay:
-                self.store.save_checkpoint(epoch, weights())
-                self.save_state(epoch)
+                self._save(epoch, weights)
         return False
 
     def on_end(self, epoch, row, weights, stopped):
+        if self.saved_epoch != epoch:  # the last evaluation may have saved it already
+            self._save(epoch, weights)
+
+    def _save(self, epoch: int, weights: Callable[[], dict]) -> None:
         self.store.save_checkpoint(epoch, weights())
         self.save_state(epoch)
+        self.saved_epoch = epoch
 
 
 class EarlyStop(Callback):
