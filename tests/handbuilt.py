@@ -17,12 +17,14 @@ from groklab.models import build_model
 
 
 def fourier_transformer(p: int = 31, freqs=(3, 7, 11), phases: int = 8, scale: float = 0.5,
-                        task: str = "add"):
+                        task: str = "add", embed_coord=None, amplitudes=None):
     """For mul/div the waves run over discrete-log coordinates (token 0 embeds to zero); for sub and
-    div, b enters with the opposite phase (cos(w(i - j)) = cos(wi)cos(wj) + sin(wi)sin(wj))."""
-    from groklab.analysis.fourier import coords
+    div, b enters with the opposite phase (cos(w(i - j)) = cos(wi)cos(wj) + sin(wi)sin(wj)).
+    `embed_coord` [p] replaces the input coordinates of every token (e.g. t² mod p: the network
+    then computes a² + b²); `amplitudes` scales each frequency's embedding plane."""
+    from groklab.analysis.fourier import task_coords
 
-    c = coords(task, p)
+    c = task_coords(task, p)
     position = np.full(p, -1)
     position[c.tokens] = np.arange(c.n)
     x = position[c.tokens]  # coordinates, in token order of c.tokens
@@ -34,9 +36,12 @@ def fourier_transformer(p: int = 31, freqs=(3, 7, 11), phases: int = 8, scale: f
     model = build_model(cfg, p, 0)
     w = {n: torch.zeros_like(t) for n, t in model.named_parameters()}
     tok = torch.as_tensor(c.tokens)
+    amplitudes = np.ones(k_n) if amplitudes is None else np.asarray(amplitudes, dtype=float)
+    e_tok, e_x = (tok, x) if embed_coord is None else (torch.arange(p), np.asarray(embed_coord))
     for i, k in enumerate(freqs):
-        w["embed.W_E"][tok, e0 + 2 * i] = torch.tensor(np.cos(2 * np.pi * k * x / c.n)).float()
-        w["embed.W_E"][tok, e0 + 2 * i + 1] = torch.tensor(np.sin(2 * np.pi * k * x / c.n)).float()
+        for j, fn in enumerate((np.cos, np.sin)):
+            w["embed.W_E"][e_tok, e0 + 2 * i + j] = torch.tensor(
+                amplitudes[i] * fn(2 * np.pi * k * e_x / c.n)).float()
     for pos in range(3):
         w["pos_embed.W_pos"][pos, pos0 + pos] = 1.0
     attn = "blocks.0.attn."
@@ -52,10 +57,11 @@ def fourier_transformer(p: int = 31, freqs=(3, 7, 11), phases: int = 8, scale: f
     for i, _k in enumerate(freqs):
         for phi in grid:
             for psi in grid:
-                w[mlp + "W_in"][a0 + 2 * i, n] = np.cos(phi)  # cos(x + φ) = cos x cos φ − sin x sin φ
-                w[mlp + "W_in"][a0 + 2 * i + 1, n] = -np.sin(phi)
-                w[mlp + "W_in"][b0 + 2 * i, n] = np.cos(psi)
-                w[mlp + "W_in"][b0 + 2 * i + 1, n] = -np.sin(psi) * c.sign
+                amp = 1 / amplitudes[i]  # cos(x + φ) = cos x cos φ − sin x sin φ
+                w[mlp + "W_in"][a0 + 2 * i, n] = amp * np.cos(phi)
+                w[mlp + "W_in"][a0 + 2 * i + 1, n] = -amp * np.sin(phi)
+                w[mlp + "W_in"][b0 + 2 * i, n] = amp * np.cos(psi)
+                w[mlp + "W_in"][b0 + 2 * i + 1, n] = -amp * np.sin(psi) * c.sign
                 w[mlp + "W_out"][n, r0 + 2 * i] = np.cos(phi + psi)
                 w[mlp + "W_out"][n, r0 + 2 * i + 1] = -np.sin(phi + psi)
                 n += 1

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from groklab.analysis.fourier import coords, fourier_basis, freq_norms, generator, gini
+from groklab.analysis.fourier import task_coords, fourier_basis, freq_norms, generator, gini
 
 
 @pytest.mark.parametrize("n", [7, 10, 31])
@@ -34,11 +34,11 @@ def test_generator_generates(p):
 
 
 def test_discrete_log_coordinates_turn_mul_into_add():
-    c = coords("mul", 13)
+    c = task_coords("mul", 13)
     assert c.n == 12 and c.sign == 1
     for i in range(12):
         for j in range(12):
             assert (c.tokens[i] * c.tokens[j]) % 13 == c.tokens[(i + j) % 12]
-    d = coords("div", 13)
+    d = task_coords("div", 13)
     assert d.sign == -1
-    assert coords("sub", 13).sign == -1
+    assert task_coords("sub", 13).sign == -1

@@ -40,7 +40,7 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
             if f.type in ("bool", bool):
                 group.add_argument(_flag(f), action=argparse.BooleanOptionalAction, **kwargs)
                 continue
-            typ = {"int": int, "float": float, "str": str}.get(str(f.type), str)
+            typ = {"int": int, "int | None": int, "float": float, "str": str}.get(str(f.type), str)
             if f.metadata.get("choices"):
                 kwargs["choices"] = f.metadata["choices"]
             group.add_argument(_flag(f), type=typ, metavar=f.name.upper(), **kwargs)
@@ -143,10 +143,15 @@ def format_analysis(r) -> str:
         f"  sufficient: {k.sufficient} (restricted accuracy {k.restricted_acc:.4f}); necessary: "
         + ", ".join(f"{f}:{'yes' if v else 'NO'}" for f, v in k.necessary.items()),
         f"neurons explained (FVE > 0.85): {r.neuron_fraction_explained:.1%}  clusters {r.neurons.clusters}",
-        f"logit FVE of sum_k a_k cos(w_k(a+b-c)): {r.logit_fve:.3f}",
+        f"logit FVE of sum_k a_k cos(w_k(x-c)) on the discovered coordinates: {r.logit_fve:.3f}",
         f"restricted loss {r.restricted_loss:.3g} (acc {r.restricted_accuracy:.4f}); excluded loss "
         f"(train) {r.excluded_loss:.3g}; full train loss {r.train_loss:.3g}",
         "circularity: " + ", ".join(f"k={c.freq}: {c.circularity:.2f}" for c in r.circles),
+        f"coordinates: input map {r.input_map['kind']}, output map {r.output_map['kind']}, "
+        f"x = f(a) {'+' if r.sign > 0 else '-'} f(b) mod {r.group_order}",
+        f"algorithm: {r.algorithm}; gradient symmetricity {r.gradient_symmetricity:.3f}, distance "
+        f"irrelevance {r.distance_irrelevance:.3f}",
+        *format_families(r.family_comparison),
     ]
     if r.phases is not None:
         ph = r.phases
@@ -181,20 +186,38 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def format_families(comparison) -> list[str]:
+    """The family comparison as a small table."""
+    num = lambda x, f: "-" if x is None else format(x, f)  # noqa: E731
+    lines = [f"  {'family':7s} {'logit FVE':>9s} {'held-out KL':>11s} {'accuracy':>8s} "
+             f"{'agreement':>9s} {'constants':>9s}"]
+    for name, s in comparison.scores.items():
+        lines.append(f"  {name:7s} {num(s.logit_fve, '9.3f')} {num(s.heldout_kl, '11.3g')} "
+                     f"{num(s.accuracy, '8.2%')} {num(s.agreement, '9.2%')} "
+                     f"{s.description_length:9d}")
+    lines.append(f"  distance dependence {comparison.distance_dependence:.3f}; rule: "
+                 f"{comparison.rule}")
+    return lines
+
+
 def format_extract(r) -> str:
     v, prog = r.verification, r.program
     pct = lambda x: "-" if x is None else f"{x:.2%}"  # noqa: E731
+    maps = f"input map {prog.input_kind}, output map {prog.output_kind}" + (
+        f" (generator {prog.generator})" if prog.generator else "")
     lines = [
-        f"verdict: {v.verdict}   ({v.rule})",
-        f"program: {prog.task} mod {prog.p}, frequencies {list(prog.freqs)}, amplitudes "
-        f"{[round(a, 3) for a in prog.alpha]}",
+        f"algorithm: {prog.algorithm}   verdict: {v.verdict}   ({v.rule})",
+        *format_families(r.comparison),
+        f"program: {prog.algorithm} mod {prog.p} on a circle of {prog.n}, {maps}, sign "
+        f"{prog.sign:+d}, frequencies {list(prog.freqs)}, amplitudes "
+        f"{[round(a, 3) for a in prog.alpha]}" + (f", profile {prog.profile}" if prog.profile
+                                                  else ""),
         f"  accuracy {pct(v.program_accuracy)} on all pairs, {pct(v.program_test_accuracy)} held out",
         f"  agreement with the network {pct(v.agreement)} (held out {pct(v.test_agreement)})",
         f"  substitution: train cross-entropy {v.program_train_loss:.3g} (program, scale "
         f"{v.scale:.3g}) vs {v.network_train_loss:.3g} (network)",
-        f"  necessity: network accuracy without these frequencies {pct(v.ablated_accuracy)} "
-        f"(logits), {pct(v.ablated_embed_accuracy)} (embeddings); network alone "
-        f"{pct(v.network_accuracy)}",
+        f"  necessity: network accuracy without these frequencies' directions "
+        f"{pct(v.ablated_accuracy)}; network alone {pct(v.network_accuracy)}",
         f"  description: {v.n_constants} constants vs {v.lookup_entries} lookup-table entries",
     ]
     if r.curve:
@@ -223,12 +246,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if args.compare:
         other = compare_run(args.compare)
         a, b = result.program, other.program
-        same = result.verdict == other.verdict == "algorithmic"
-        print(f"compare: {target}: {result.verdict}, frequencies {list(a.freqs)} | {args.compare}: "
-              f"{other.verdict}, frequencies {list(b.freqs)} -> "
-              + ("the same kind of program (Fourier, " + f"{len(a.freqs)} vs {len(b.freqs)} "
+        same = result.verdict == other.verdict == "algorithmic" and a.algorithm == b.algorithm
+        print(f"compare: {target}: {a.algorithm} ({result.verdict}), frequencies {list(a.freqs)} | "
+              f"{args.compare}: {b.algorithm} ({other.verdict}), frequencies {list(b.freqs)} -> "
+              + (f"the same kind of program ({a.algorithm}, {len(a.freqs)} vs {len(b.freqs)} "
                  f"frequencies, {len(set(a.freqs) & set(b.freqs))} shared)" if same
-                 else "not both algorithmic"))
+                 else "not the same algorithmic program"))
     print(f"wrote {out}")
     return 0
 
@@ -257,7 +280,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ("logit FVE (cos form)", f"{analysis.logit_fve:.3f}"),
         ("restricted / full / excluded train loss",
          f"{analysis.restricted_loss:.2g} / {analysis.train_loss:.2g} / {analysis.excluded_loss:.3g}"),
-        ("program verdict", v.verdict),
+        ("algorithm / program verdict", f"{program.algorithm} / {v.verdict}"),
         ("program accuracy / agreement", f"{v.program_accuracy:.2%} / {v.agreement:.2%}"),
         ("network acc without program's freqs", f"{v.ablated_accuracy:.2%}"),
         ("program right on all pairs from", f"epoch {program.first_correct_epoch}"),

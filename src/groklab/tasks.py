@@ -2,6 +2,8 @@
 
 Glossary: `n` counts pairs (p² for most tasks, p(p-1) for div, which excludes b = 0).
 Pairs are ordered a-major: pair index a*p + b (for div, a*(p-1) + (b-1)).
+With `relabel_seed`, the model sees number a as token perm[a] (perm a seeded permutation); the
+pairs of a Dataset are always the tokens the model sees, its labels the true answers.
 """
 
 from __future__ import annotations
@@ -46,15 +48,29 @@ def pair_index(name: str, p: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a * (p - 1) + (b - 1) if name == "div" else a * p + b
 
 
+def relabeling(task: TaskConfig) -> np.ndarray:
+    """token_of[number]: the token that presents each number (the identity without relabel_seed)."""
+    if task.relabel_seed is None:
+        return np.arange(task.p)
+    return np.random.Generator(np.random.PCG64(task.relabel_seed)).permutation(task.p)
+
+
 @dataclass(frozen=True)
 class Dataset:
     """All pairs of a task with their answers and the train/test split (index arrays into pairs)."""
 
     task: TaskConfig
-    pairs: np.ndarray  # [n, 2]
-    labels: np.ndarray  # [n]
+    pairs: np.ndarray  # [n, 2] tokens the model sees
+    labels: np.ndarray  # [n] true answers
     train_idx: np.ndarray  # [n_train], sorted
     test_idx: np.ndarray  # [n_test], sorted
+    token_of: np.ndarray  # [p] token of each number
+
+    @property
+    def index_grid(self) -> np.ndarray:  # [p, p]: dataset index of the token pair, -1 if invalid
+        grid = np.full((self.task.p, self.task.p), -1, dtype=np.int64)
+        grid[self.pairs[:, 0], self.pairs[:, 1]] = np.arange(len(self.pairs))
+        return grid
 
     @property
     def is_train(self) -> np.ndarray:  # [n] bool
@@ -69,4 +85,6 @@ def make_dataset(task: TaskConfig) -> Dataset:
     labels = apply(task.name, pairs[:, 0], pairs[:, 1], task.p)
     n_train = round(task.frac_train * len(pairs))
     order = np.random.Generator(np.random.PCG64(task.data_seed)).permutation(len(pairs))
-    return Dataset(task, pairs, labels, np.sort(order[:n_train]), np.sort(order[n_train:]))
+    token_of = relabeling(task)
+    return Dataset(task, token_of[pairs], labels, np.sort(order[:n_train]),
+                   np.sort(order[n_train:]), token_of)

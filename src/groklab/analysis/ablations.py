@@ -53,7 +53,7 @@ def embed_projected(probe: Probe, proj: np.ndarray) -> np.ndarray:
         w_e = model.token_embeddings()
         w_e[tokens] = proj_t @ w_e[tokens]
     return Probe(model, probe.data, probe.coords, probe.grid_pairs, probe.grid_labels,
-                 probe.grid_train).grid_logits()
+                 probe.grid_train, probe.grid_valid).grid_logits()
 
 
 def embed_key_only(probe: Probe, freqs) -> np.ndarray:

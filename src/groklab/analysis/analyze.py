@@ -1,7 +1,8 @@
-"""`analyze`: reverse-engineer the Fourier algorithm in a model, verify it, track it over a run.
+"""`analyze`: reverse-engineer the algorithm in a model, verify it, track it over a run.
 
-Reads as the pipeline: load → snapshot (views) → key frequencies → circles, neurons, logit fit →
-ablations → (for runs) progress over every checkpoint and phases → analysis.json.
+Reads as the pipeline: load → frame (coordinates discovered from the weights) → snapshot (views) →
+key frequencies → circles, neurons, logit fit → ablations → program families and diagnostics →
+(for runs) progress over every checkpoint and phases → analysis.json.
 
 The JSON schema (version 1) is the `AnalysisResult` dataclass, flattened with `dataclasses.asdict`;
 its top level always has key_frequencies, accuracy, neuron_fraction_explained, logit_fve,
@@ -21,7 +22,11 @@ import torch
 
 from groklab.analysis import keyfreq
 from groklab.analysis.ablations import Ablation, ablation_table
+from groklab.analysis.diagnostics import (correct_logit_matrix, diagnose, distance_irrelevance,
+                                          gradient_symmetricity)
 from groklab.analysis.embeddings import Circle, circle
+from groklab.analysis.families import FamilyComparison, compare
+from groklab.analysis.frame import Frame, build_frame, frame_coords
 from groklab.analysis.grokking import Phases, phases
 from groklab.analysis.logits import LogitFit, excluded, fit_logits, interference, restricted
 from groklab.analysis.neurons import NeuronClusters
@@ -34,7 +39,7 @@ from groklab.models.io import build_imported, import_model, load_weights
 from groklab.store import RunStore, read_json, write_json
 from groklab.tasks import Dataset, make_dataset
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 ANALYSIS_FILE = "analysis.json"
 
 
@@ -68,6 +73,16 @@ class AnalysisResult:
     excluded_loss: float  # on the training pairs
     train_loss: float  # the full model on the training pairs of the grid
     ablations: list[Ablation]
+    algorithm: str = "unknown"  # clock | pizza | lookup | unknown, by families.RULE
+    families: dict = field(default_factory=dict)  # per family: FamilyScore
+    family_comparison: FamilyComparison | None = None
+    input_map: dict = field(default_factory=dict)
+    output_map: dict = field(default_factory=dict)
+    sign: int = 1  # the inputs combine as f(a) + sign * f(b)
+    gradient_symmetricity: float | None = None
+    distance_irrelevance: float | None = None
+    distance_resample: dict = field(default_factory=dict)
+    correct_logits: list[list[float | None]] | None = None  # [x][δ] mean correct-answer logit
     notes: list[str] = field(default_factory=list)
     phases: Phases | None = None
     progress: list[ProgressPoint] | None = None
@@ -95,8 +110,14 @@ def _clean(obj):
 def analyze_model(model: HookedModel, data: Dataset, source: dict,
                   notes: list[str] | None = None) -> AnalysisResult:
     """The full single-model analysis."""
+    return _analyze(model, data, source, notes)[0]
+
+
+def _analyze(model: HookedModel, data: Dataset, source: dict,
+             notes: list[str] | None = None) -> tuple[AnalysisResult, Frame]:
     model.eval()
-    probe = Probe.build(model, data)
+    frame = build_frame(model, data)
+    probe = Probe.build(model, data, frame_coords(frame))
     c = probe.coords
     snap = snapshot(probe)
     all_logits = probe.all_logits()
@@ -113,17 +134,28 @@ def analyze_model(model: HookedModel, data: Dataset, source: dict,
     row = int(test_rows[len(test_rows) // 2]) if len(test_rows) else 0  # a held-out pair
     notes = list(notes or [])
     if not c.template:
-        notes.append(f"task {c.task!r} has no Fourier template: the a+b views are shown for "
-                     "reference, the restricted/excluded losses and logit fit do not describe it")
+        notes.append(f"no bijective coordinates were found in the weights (input map "
+                     f"{frame.input_map.kind}, output map {frame.output_map.kind}): the Fourier views "
+                     "run in token order and are shown for reference only")
     if not freqs:
         notes.append("no key frequencies by the rule: the model shows no Fourier algorithm")
-    return AnalysisResult(
-        SCHEMA_VERSION, source, c.task, c.p, c.n, c.generator, dataclasses.asdict(model.cfg),
+    if test_acc < keyfreq.SUFFICIENT_ACC:
+        notes.insert(0, f"not grokked: held-out accuracy {test_acc:.2%}; key-frequency claims "
+                        "describe structure, not a working algorithm")
+    families = compare(frame)
+    diag = diagnose(model, frame)
+    result = AnalysisResult(
+        SCHEMA_VERSION, source, data.task.name, c.p, c.n, c.generator, dataclasses.asdict(model.cfg),
         acc, loss, test_acc, freqs, keyfreq.RULE, keys,
         np.sqrt(snap.embed_energy).round(6).tolist(), np.sqrt(snap.unembed_energy).round(6).tolist(),
         [circle(w_e, c, k) for k in freqs], snap.clusters, snap.clusters.fraction_explained,
         fit, fit.fve, interference(fit, c, row // c.n, row % c.n),
-        r_loss, r_acc, x_loss, train_loss, ablation_table(probe, snap.grid_logits, freqs), notes)
+        r_loss, r_acc, x_loss, train_loss, ablation_table(probe, snap.grid_logits, freqs),
+        families.algorithm, {k: dataclasses.asdict(v) for k, v in families.scores.items()},
+        families, frame.input_map.to_dict(), frame.output_map.to_dict(), frame.sign,
+        diag.gradient_symmetricity, diag.distance_irrelevance, diag.resample,
+        np.round(correct_logit_matrix(frame), 4).tolist(), notes)
+    return result, frame
 
 
 def circle_frames(model: HookedModel, c, epochs: list[int], load: Callable[[int], None],
@@ -168,8 +200,9 @@ def analyze_run(path: str | Path, checkpoint: int | None = None, with_progress: 
         load_weights(model, store.load_checkpoint(e), str(store.checkpoint_path(e)))
 
     data = make_dataset(cfg.task)
-    result = analyze_model(model, data, {"kind": "run", "path": str(store.path), "checkpoint": epoch,
-                                         "layout": "groklab", "preset": cfg.preset})
+    result, frame = _analyze(model, data, {"kind": "run", "path": str(store.path),
+                                           "checkpoint": epoch, "layout": "groklab",
+                                           "preset": cfg.preset})
     if with_progress:
         states = [(e, (lambda e=e: load(e))) for e in epochs]
         done = [0]
@@ -179,8 +212,13 @@ def analyze_run(path: str | Path, checkpoint: int | None = None, with_progress: 
             if on_checkpoint:
                 on_checkpoint(done[0], len(epochs))
 
-        probe = Probe.build(model, data)
-        points = scan(probe, states, result.key_frequencies, tick)
+        probe = Probe.build(model, data, frame_coords(frame))
+
+        def diagnostics_at() -> tuple[float, float]:
+            now = build_frame(model, data, frame.maps, (frame.sign, 1))
+            return gradient_symmetricity(model, now.p), distance_irrelevance(now)
+
+        points = scan(probe, states, result.key_frequencies, tick, diagnostics_at)
         result.progress = points
         result.phases = phases(store.read_metrics())
         result.structure_test_loss_spearman_all = spearman([p.restricted_loss for p in points],

@@ -3,11 +3,12 @@
 Glossary: N (group order: p for add/sub, p-1 for mul/div via discrete logs), K = N // 2 frequencies
 (k = 1..K), freq (an integer k; w_k = 2πk/N), d (any feature width).
 
-For `mul` and `div` the algorithm runs on discrete logarithms: with g a generator of Z_p^*, the token
-x != 0 sits at coordinate log_g x of Z_{p-1}, and a·b becomes log a + log b. Token 0 has no
-coordinate; pairs involving it are left out of the Fourier views. `sub` and `div` use a - b.
-Tasks without a template (x2y2, x2xyy2, x3xy) are read in plain coordinates with sign +1; their
-Fourier views are computed, but the a+b form does not describe them (the report says so).
+The analyses never choose coordinates from the task's name: `Coords` are built from the maps
+discovered in the weights (analysis.frame, analysis.coordinates). For `mul` and `div` those are
+discrete logarithms: with g a generator of Z_p^*, the token x != 0 sits at coordinate log_g x of
+Z_{p-1}, and a·b becomes log a + log b; token 0 has no coordinate and pairs involving it are left
+out of the Fourier views. `task_coords` builds the known coordinates of a task, for tests and
+hand-built models only.
 """
 
 from __future__ import annotations
@@ -67,18 +68,20 @@ def generator(p: int) -> int:
 
 @dataclass(frozen=True)
 class Coords:
-    """How a task's tokens and answers sit in the cyclic group Z_N where the algorithm runs.
+    """How tokens and answers sit in the cyclic group Z_N where the algorithm runs.
 
-    tokens[i] is the token at group coordinate i (for mul/div: g^i); `sign` is +1 for a∘b = a+b and
-    -1 for a-b. Answers c are read at the same coordinates."""
+    tokens[i] is the input token at coordinate i (for mul/div: g^i), out_tokens[i] the answer class
+    at coordinate i; `sign` is +1 when the inputs combine as i + j, -1 for i - j. `template`: the
+    coordinates were discovered (bijective maps); False for the plain token order used when no
+    map fits, where the Fourier views are shown for reference only."""
 
-    task: str
     p: int
     n: int
     tokens: np.ndarray  # [N] token of each coordinate
     sign: int
     generator: int | None
     template: bool
+    out_tokens: np.ndarray  # [N] class of each coordinate
 
     @property
     def freqs(self) -> np.ndarray:  # [K]
@@ -88,10 +91,16 @@ class Coords:
         return 2 * np.pi * np.asarray(k) / self.n
 
 
-def coords(task: str, p: int) -> Coords:
-    """The group coordinates of `task` mod p."""
+def task_coords(task: str, p: int) -> Coords:
+    """The known group coordinates of a template task mod p (tests and hand-built models)."""
     if task in ("mul", "div"):
         g = generator(p)
         tokens = np.array([pow(g, i, p) for i in range(p - 1)], dtype=np.int64)
-        return Coords(task, p, p - 1, tokens, 1 if task == "mul" else -1, g, True)
-    return Coords(task, p, p, np.arange(p), -1 if task == "sub" else 1, None, task in TEMPLATE_TASKS)
+        return Coords(p, p - 1, tokens, 1 if task == "mul" else -1, g, True, tokens)
+    return Coords(p, p, np.arange(p), -1 if task == "sub" else 1, None, task in TEMPLATE_TASKS,
+                  np.arange(p))
+
+
+def plain_coords(p: int) -> Coords:
+    """Token order, sign +1: the frame of reference when no coordinates were discovered."""
+    return Coords(p, p, np.arange(p), 1, None, False, np.arange(p))

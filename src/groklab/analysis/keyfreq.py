@@ -49,7 +49,7 @@ def embed_energy(w_e: np.ndarray, c: Coords) -> np.ndarray:  # w_e [p, d] -> [K]
 
 
 def unembed_energy(w_l: np.ndarray, c: Coords) -> np.ndarray:  # w_l [d_mlp, p] -> [K]
-    return freq_norms(w_l[:, c.tokens].T) ** 2
+    return freq_norms(w_l[:, c.out_tokens].T) ** 2
 
 
 def neuron_view(clusters: NeuronClusters) -> list[int]:

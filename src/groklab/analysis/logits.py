@@ -89,5 +89,6 @@ def interference(fit: LogitFit, c: Coords, i: int, j: int) -> dict:
              for k, a in zip(fit.freqs, fit.alpha)}
     total = np.sum(list(waves.values()), axis=0) if waves else np.zeros(c.n)
     return {"i": i, "j": j, "a": int(c.tokens[i]), "b": int(c.tokens[j]),
-            "classes": c.tokens.tolist(), "waves": {str(k): w for k, w in waves.items()},
-            "sum": np.asarray(total).tolist(), "argmax_token": int(c.tokens[int(np.argmax(total))])}
+            "classes": c.out_tokens.tolist(), "waves": {str(k): w for k, w in waves.items()},
+            "sum": np.asarray(total).tolist(),
+            "argmax_token": int(c.out_tokens[int(np.argmax(total))])}

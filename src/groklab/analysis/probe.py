@@ -13,9 +13,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from groklab.analysis.fourier import Coords, coords
+from groklab.analysis.fourier import Coords, plain_coords
 from groklab.models import HookedModel
-from groklab.tasks import Dataset, apply, pair_index
+from groklab.tasks import Dataset
 
 Hooks = dict[str, Callable]
 
@@ -28,20 +28,24 @@ class Probe:
     data: Dataset
     coords: Coords
     grid_pairs: torch.Tensor  # [N², 2] tokens
-    grid_labels: np.ndarray  # [N²] coordinate of the answer
+    grid_labels: np.ndarray  # [N²] coordinate of the answer (0 for rows outside the task)
     grid_train: np.ndarray  # [N²] bool: the pair is a training pair
+    grid_valid: np.ndarray  # [N²] bool: the pair is a pair of the task (and its answer on the grid)
 
     @classmethod
-    def build(cls, model: HookedModel, data: Dataset) -> "Probe":
-        c = coords(data.task.name, data.task.p)
+    def build(cls, model: HookedModel, data: Dataset, coords: Coords | None = None) -> "Probe":
+        """The probe on `coords` (discovered by analysis.frame; plain token order if None)."""
+        c = plain_coords(data.task.p) if coords is None else coords
         i, j = np.meshgrid(np.arange(c.n), np.arange(c.n), indexing="ij")
         a, b = c.tokens[i.ravel()], c.tokens[j.ravel()]
-        answers = apply(c.task, a, b, c.p)
+        idx = data.index_grid[a, b]
+        answers = data.labels[np.maximum(idx, 0)]
         position = np.full(c.p, -1)
-        position[c.tokens] = np.arange(c.n)
-        train = data.is_train[pair_index(c.task, c.p, a, b)]
+        position[c.out_tokens] = np.arange(c.n)
+        valid = (idx >= 0) & (position[answers] >= 0)
+        train = data.is_train[np.maximum(idx, 0)] & valid
         pairs = torch.as_tensor(np.stack([a, b], 1))
-        return cls(model, data, c, pairs, position[answers], train)
+        return cls(model, data, c, pairs, np.maximum(position[answers], 0) * valid, train, valid)
 
     # ---- forward passes -----------------------------------------------------------------------
     @torch.no_grad()
@@ -53,14 +57,16 @@ class Probe:
     def grid_logits(self, hooks: Hooks | None = None) -> np.ndarray:  # [N², N]
         with self.model.hooks(hooks or {}):
             logits = self.model.logits(self.grid_pairs)
-        return logits[:, torch.as_tensor(self.coords.tokens)].double().numpy()
+        return logits[:, torch.as_tensor(self.coords.out_tokens)].double().numpy()
 
     def all_from_grid(self, grid_logits: np.ndarray) -> torch.Tensor | None:
-        """All-pair logits [n, p] read off grid logits, when the grid is exactly all pairs in order
-        (add, sub and the plain-coordinate tasks); None otherwise."""
-        if self.coords.n != self.coords.p or self.coords.task == "div":
-            return None
-        return torch.as_tensor(grid_logits)
+        """All-pair logits [n, p] read off grid logits, when the grid is exactly the dataset's
+        pairs in order and its classes all classes in order; None otherwise."""
+        c, pairs = self.coords, self.data.pairs
+        same = c.n == c.p and len(pairs) == c.n * c.n \
+            and np.array_equal(c.out_tokens, np.arange(c.p)) \
+            and np.array_equal(self.grid_pairs.numpy(), pairs)
+        return torch.as_tensor(grid_logits) if same else None
 
     # ---- losses -------------------------------------------------------------------------------
     def scores(self, logits: torch.Tensor, idx: np.ndarray | None = None) -> tuple[float, float]:
@@ -72,10 +78,12 @@ class Probe:
         return loss, (logits.argmax(-1) == labels).double().mean().item()
 
     def grid_scores(self, logits: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, float]:
-        """(loss, accuracy) of grid logits [N², N] over the grid rows in `mask` (all if None)."""
-        labels = self.grid_labels
-        if mask is not None:
-            logits, labels = logits[mask], labels[mask]
+        """(loss, accuracy) of grid logits [N², N] over the valid grid rows in `mask` (all if
+        None)."""
+        mask = self.grid_valid if mask is None else mask & self.grid_valid
+        logits, labels = logits[mask], self.grid_labels[mask]
+        if not len(labels):
+            return float("nan"), float("nan")
         z = logits - logits.max(-1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
         loss = -logp[np.arange(len(labels)), labels].mean()

@@ -7,6 +7,7 @@ total sum of squared weights; the key frequencies by the voting rule at that che
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -36,7 +37,7 @@ def snapshot(probe: Probe) -> Snapshot:
     name = model.neuron_hook
     logits, cache = model.run_with_cache(probe.grid_pairs, [name])
     acts = cache[name].reshape(len(probe.grid_pairs), -1, cache[name].shape[-1])[:, -1]
-    grid = logits[:, torch.as_tensor(c.tokens)].double().numpy()
+    grid = logits[:, torch.as_tensor(c.out_tokens)].double().numpy()
     clusters = cluster_neurons(acts.numpy(), c.n)
     e = keyfreq.embed_energy(model.token_embeddings().detach().double().numpy(), c)
     u = keyfreq.unembed_energy(model.neuron_to_logits().detach().double().numpy(), c)
@@ -58,6 +59,8 @@ class ProgressPoint:
     gini_unembed: float
     weight_norm: float  # total sum of squared weights
     key_freqs: list[int]  # by the voting rule at this checkpoint
+    gradient_symmetricity: float | None = None  # analysis.diagnostics, final coordinates
+    distance_irrelevance: float | None = None
 
     @property
     def n_key(self) -> int:
@@ -79,12 +82,18 @@ def measure(probe: Probe, epoch: int, freqs: list[int]) -> ProgressPoint:
 
 
 def scan(probe: Probe, states: Iterable[tuple[int, Callable[[], None]]], freqs: list[int],
-         progress: Callable[[int], None] | None = None) -> list[ProgressPoint]:
-    """Measure every (epoch, load) state: `load()` puts that checkpoint's weights in probe.model."""
+         progress: Callable[[int], None] | None = None,
+         diagnostics: Callable[[], tuple[float, float]] | None = None) -> list[ProgressPoint]:
+    """Measure every (epoch, load) state: `load()` puts that checkpoint's weights in probe.model;
+    `diagnostics()` gives (gradient symmetricity, distance irrelevance) of the loaded state."""
     points = []
     for epoch, load in states:
         load()
-        points.append(measure(probe, epoch, freqs))
+        point = measure(probe, epoch, freqs)
+        if diagnostics:
+            point = dataclasses.replace(point, **dict(zip(
+                ("gradient_symmetricity", "distance_irrelevance"), diagnostics())))
+        points.append(point)
         if progress:
             progress(epoch)
     return points

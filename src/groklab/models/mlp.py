@@ -21,6 +21,7 @@ class MLPModel(HookedModel):
     """logits = act(combine(W_E[a], W_E[b]) W_in + b_in) W_U."""
 
     neuron_hook = "hook_post"
+    input_hook = "hook_embed"  # [batch, 2, d_model]
 
     def __init__(self, cfg: ModelConfig, p: int, seed: int = 0):
         super().__init__()
@@ -44,6 +45,9 @@ class MLPModel(HookedModel):
         return self.hook_logits(h @ self.W_U)
 
     def forward(self, pairs: torch.Tensor) -> torch.Tensor:
+        return self.logits(pairs)
+
+    def plain_logits(self, pairs: torch.Tensor) -> torch.Tensor:
         return self.logits(pairs)
 
     def neuron_to_logits(self) -> torch.Tensor:  # [d_mlp, p]

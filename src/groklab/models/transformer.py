@@ -1,6 +1,6 @@
 """The reference transformer (Nanda et al. 2023) in the TransformerLens parameter layout.
 
-Glossary: batch, pos (n_ctx = 3: `a b =`), d_model, n_heads (h), d_head (d), d_mlp, d_vocab = p + 1
+Glossary: batch, pos (n_ctx = 3: `a b =`; 2: `a b` without the `=` token), d_model, n_heads (h), d_head (d), d_mlp, d_vocab = p + 1
 (the `=` token is p), p (output classes, the answers 0..p-1).
 
 Two forwards compute the same function:
@@ -63,9 +63,18 @@ class Unembed(nn.Module):
         self.W_U = _normal(gen, d_model, d_vocab_out, std=d_vocab**-0.5)
 
 
+def mix_uniform(pattern: torch.Tensor, mask: torch.Tensor, rate: float) -> torch.Tensor:
+    """rate·pattern + (1 − rate)·uniform over each query's causal positions. pattern [..., q, k]."""
+    if rate == 1.0:
+        return pattern
+    uniform = mask.to(pattern.dtype) / mask.sum(-1, keepdim=True).to(pattern.dtype)
+    return rate * pattern + (1.0 - rate) * uniform
+
+
 class Attention(nn.Module):
     def __init__(self, cfg: ModelConfig, gen: torch.Generator):
         super().__init__()
+        self.rate = cfg.attn_rate
         h, m, d = cfg.n_heads, cfg.d_model, cfg.d_head
         self.W_Q = _normal(gen, h, m, d, std=m**-0.5)
         self.W_K = _normal(gen, h, m, d, std=m**-0.5)
@@ -83,12 +92,14 @@ class Attention(nn.Module):
         scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(q.shape[-1])
         n = x.shape[1]
         scores = self.hook_attn_scores(scores.masked_fill(~self.mask[:n, :n], float("-inf")))
-        pattern = self.hook_pattern(scores.softmax(dim=-1))
+        pattern = self.hook_pattern(mix_uniform(scores.softmax(dim=-1), self.mask[:n, :n], self.rate))
         z = self.hook_z(torch.einsum("bhqk,bkhd->bqhd", pattern, v))
         return torch.einsum("bqhd,hdm->bqm", z, self.W_O)
 
-    def last_position(self, tables: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-        """Attention output at the last position, whose token is the same for every row (`=`).
+    def last_position(self, tables: torch.Tensor, tokens: torch.Tensor,
+                      shared_query: bool = True) -> torch.Tensor:
+        """Attention output at the last position; `shared_query`: its token is the same for every
+        row (`=`).
 
         tables [pos, d_vocab, m]: the (normalized) input of every (position, token);
         tokens [batch, pos] -> [batch, m].
@@ -98,16 +109,23 @@ class Attention(nn.Module):
         hook_attn_scores, hook_pattern, hook_v and hook_z, each with a query axis of length 1."""
         n, v_size, _ = tables.shape
         batch, h, d = tokens.shape[0], self.W_Q.shape[0], self.W_Q.shape[-1]
-        q = torch.einsum("m,hmd->hd", tables[n - 1, tokens[0, -1]], self.W_Q)  # [h, d]
-        q = self.hook_q(q.expand(batch, 1, h, d))[0, 0]
         kv = torch.einsum("pvm,hme->pvhe", tables, torch.cat([self.W_K, self.W_V], dim=-1))
-        score_tab = (kv[..., :d] * q).sum(-1) / math.sqrt(d)  # [pos, d_vocab, h]
         rows = (tokens + torch.arange(n, device=tokens.device) * v_size).reshape(-1)
-        scores = score_tab.reshape(n * v_size, h).index_select(0, rows).view(batch, n, h)
+        if shared_query:
+            q = torch.einsum("m,hmd->hd", tables[n - 1, tokens[0, -1]], self.W_Q)  # [h, d]
+            q = self.hook_q(q.expand(batch, 1, h, d))[0, 0]
+            score_tab = (kv[..., :d] * q).sum(-1) / math.sqrt(d)  # [pos, d_vocab, h]
+            scores = score_tab.reshape(n * v_size, h).index_select(0, rows).view(batch, n, h)
+        else:  # the query comes from the last token: gather it and the keys per row
+            q_tab = torch.einsum("vm,hmd->vhd", tables[n - 1], self.W_Q)  # [d_vocab, h, d]
+            q = self.hook_q(q_tab.index_select(0, tokens[:, -1]).unsqueeze(1))[:, 0]  # [b, h, d]
+            k = kv[..., :d].reshape(n * v_size, h * d).index_select(0, rows).view(batch, n, h, d)
+            scores = torch.einsum("bhd,bnhd->bnh", q, k) / math.sqrt(d)
         v = kv[..., d:].reshape(n * v_size, h * d).index_select(0, rows).view(batch, n, h, d)
         v = self.hook_v(v)
         scores = self.hook_attn_scores(scores.transpose(1, 2).unsqueeze(2))  # [batch, h, 1, pos]
-        pattern = self.hook_pattern(scores.softmax(dim=-1))
+        pattern = self.hook_pattern(mix_uniform(scores.softmax(dim=-1), self.mask[n - 1:n, :n],
+                                                self.rate))
         z = (pattern[:, :, 0].transpose(1, 2).unsqueeze(-1) * v).sum(1)  # [batch, h, d]
         z = self.hook_z(z.unsqueeze(1))  # [batch, 1, h, d]
         return z.flatten(1) @ self.W_O.flatten(0, 1)
@@ -151,14 +169,16 @@ class Transformer(HookedModel):
     """A TransformerLens-layout transformer over the tokens `a b =` of a task mod p."""
 
     neuron_hook = "blocks.0.mlp.hook_post"
+    input_hook = "blocks.0.hook_resid_pre"  # [batch, pos, d_model] in the plain forward
 
     def __init__(self, cfg: ModelConfig, p: int, seed: int = 0):
         super().__init__()
         gen = torch.Generator().manual_seed(seed)
         self.cfg, self.p = cfg, p
-        d_vocab = p + 1
+        d_vocab = p + 1 if cfg.eq_token else p
+        self.n_ctx = N_CTX if cfg.eq_token else N_CTX - 1
         self.embed = Embed(d_vocab, cfg.d_model, gen)
-        self.pos_embed = PosEmbed(N_CTX, cfg.d_model, gen)
+        self.pos_embed = PosEmbed(self.n_ctx, cfg.d_model, gen)
         self.blocks = nn.ModuleList([Block(cfg, gen) for _ in range(cfg.n_layers)])
         self.ln_final = _maybe_ln(cfg.layer_norm, cfg.d_model)
         self.unembed = Unembed(cfg.d_model, p, d_vocab, gen)
@@ -166,7 +186,9 @@ class Transformer(HookedModel):
         self.hook_pos_embed = HookPoint()
         self.hook_logits = HookPoint()
 
-    def tokens(self, pairs: torch.Tensor) -> torch.Tensor:  # [batch, 2] -> [batch, 3]
+    def tokens(self, pairs: torch.Tensor) -> torch.Tensor:  # [batch, 2] -> [batch, n_ctx]
+        if not self.cfg.eq_token:
+            return pairs
         eq = torch.full_like(pairs[:, :1], self.p)
         return torch.cat([pairs, eq], dim=1)
 
@@ -185,11 +207,19 @@ class Transformer(HookedModel):
         block = self.blocks[0]
         n = tokens.shape[1]
         raw = self.embed.W_E.unsqueeze(0) + self.pos_embed.W_pos[:n].unsqueeze(1)  # [pos, v, m]
-        x = block.hook_resid_pre(raw[n - 1, tokens[0, -1]].expand(len(tokens), 1, -1))  # [b, 1, m]
-        attn = block.hook_attn_out(block.attn.last_position(block.ln1(raw), tokens).unsqueeze(1))
+        shared = self.cfg.eq_token
+        last = raw[n - 1, tokens[0, -1]].expand(len(tokens), -1) if shared \
+            else raw[n - 1].index_select(0, tokens[:, -1])
+        x = block.hook_resid_pre(last.unsqueeze(1))  # [b, 1, m]
+        attn = block.attn.last_position(block.ln1(raw), tokens, shared)
+        attn = block.hook_attn_out(attn.unsqueeze(1))
         x = block.hook_resid_mid(x + attn)
         x = block.hook_resid_post(x + block.hook_mlp_out(block.mlp(block.ln2(x))))
         return self.hook_logits(self.ln_final(x) @ self.unembed.W_U)[:, 0]
+
+    def plain_logits(self, pairs: torch.Tensor) -> torch.Tensor:  # [batch, 2] -> [batch, p]
+        """Logits at the last position through the plain forward (every hook fires)."""
+        return self.forward(self.tokens(pairs))[:, -1]
 
     def neuron_to_logits(self) -> torch.Tensor:  # [d_mlp, p]
         """W_L = W_out W_U (the final LayerNorm, when there is one, is not folded in)."""

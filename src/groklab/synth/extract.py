@@ -1,22 +1,16 @@
-"""Read the program out of a model: key frequencies (the analysis rule), then amplitudes and phases
-fitted to the network's logits, then one temperature fitted on the training pairs."""
+"""Read the program out of a model: discover its coordinates, compare the program families on its
+logits, and build the Program of the family the rule picks, as fitted; then one temperature fitted
+on the training pairs."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from groklab.analysis import keyfreq
-from groklab.analysis.logits import fit_logits
-from groklab.analysis.probe import Probe
-from groklab.analysis.progress import snapshot
-from groklab.errors import GroklabError
-from groklab.synth.program import TEMPLATES, Program
-
-
-def require_template(task: str) -> None:
-    if task not in TEMPLATES:
-        raise GroklabError(f"task {task!r} has no program template; templates exist for "
-                           f"{', '.join(TEMPLATES)} (the Fourier algorithm does not describe it)")
+from groklab.analysis.families import FamilyComparison, Waves, compare
+from groklab.analysis.frame import Frame, build_frame
+from groklab.models import HookedModel
+from groklab.synth.program import Program
+from groklab.tasks import Dataset
 
 
 def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -48,27 +42,42 @@ def fit_scale(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(np.exp((lo + hi) / 2))
 
 
-def program_from_logits(probe: Probe, grid_logits: np.ndarray, freqs: list[int],
-                        temperature: bool = True) -> Program:
-    """The Program with `freqs`, amplitudes/phases fitted to grid logits [N², N], and (with
-    `temperature`) a temperature fitted on the training pairs."""
-    c = probe.coords
-    fit = fit_logits(grid_logits, c, freqs)
-    program = Program(c.task, c.p, c.n, c.sign, c.generator, tuple(fit.freqs),
-                      tuple(round(a, 6) for a in fit.amplitude), tuple(round(f, 6) for f in fit.phase))
-    if not freqs or not temperature:
+def _tables(frame: Frame, rows: np.ndarray) -> tuple[tuple[int, int, int], ...]:
+    answers = frame.network_answer
+    return tuple((int(frame.a[r]), int(frame.b[r]), int(answers[r])) for r in rows)
+
+
+def _wave_fields(waves: Waves) -> dict:
+    out = {"freqs": tuple(waves.freqs), "alpha": tuple(round(a, 6) for a in waves.amplitude),
+           "phase": tuple(round(f, 6) for f in waves.phase), "profile": waves.profile}
+    if waves.profile == "free":
+        out["free_cos"] = tuple(tuple(round(v, 6) for v in row) for row in waves.free_cos)
+        out["free_sin"] = tuple(tuple(round(v, 6) for v in row) for row in waves.free_sin)
+    return out
+
+
+def program_of(frame: Frame, comparison: FamilyComparison, temperature: bool = True) -> Program:
+    """The Program of the algorithm `comparison` chose (`unknown`: the clock fit, labelled
+    unknown), with (optionally) a temperature fitted on the training pairs."""
+    fin, fout = frame.maps
+    base = dict(algorithm=comparison.algorithm, p=frame.p, n=frame.n, sign=frame.sign,
+                input_kind=fin.kind, output_kind=fout.kind, generator=fin.generator or fout.generator,
+                in_coord=fin.coord, out_coord=fout.coord)
+    if comparison.algorithm == "lookup":
+        program = Program(**base, table=_tables(frame, np.flatnonzero(frame.valid & frame.train)))
+    else:
+        waves = comparison.pizza if comparison.algorithm == "pizza" else comparison.clock
+        program = Program(**base, **_wave_fields(waves),
+                          table=_tables(frame, np.flatnonzero(frame.valid & ~frame.regular)))
+    if not temperature:
         return program
-    data = probe.data
-    train = data.pairs[data.train_idx]
-    scale = fit_scale(program.logits(train[:, 0], train[:, 1]), data.labels[data.train_idx])
-    return Program(**{**program.to_dict(), "scale": round(scale, 6)})
+    train = np.flatnonzero(frame.valid & frame.train)
+    scale = fit_scale(program.logits(frame.a[train], frame.b[train]), frame.labels[train])
+    return Program(**{**program.__dict__, "scale": round(scale, 6)})
 
 
-def extract(probe: Probe) -> tuple[Program, keyfreq.KeyFrequencies]:
-    """The program of probe.model, with the key-frequency evidence it rests on."""
-    require_template(probe.coords.task)
-    snap = snapshot(probe)
-    logits = probe.all_logits()
-    _, acc = probe.scores(logits)
-    keys = keyfreq.choose(probe, snap.grid_logits, snap.views, acc)
-    return program_from_logits(probe, snap.grid_logits, keys.freqs), keys
+def extract(model: HookedModel, data: Dataset) -> tuple[Program, FamilyComparison, Frame]:
+    """The program of `model`, with the family comparison and the frame it rests on."""
+    frame = build_frame(model, data)
+    comparison = compare(frame)
+    return program_of(frame, comparison), comparison, frame

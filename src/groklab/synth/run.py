@@ -12,22 +12,22 @@ from typing import Callable
 
 import torch
 
-from groklab.analysis.analyze import _clean, load_run_model, read_analysis
-from groklab.analysis.keyfreq import KeyFrequencies, vote
-from groklab.analysis.probe import Probe
-from groklab.analysis.progress import snapshot
+from groklab.analysis.analyze import _clean, load_run_model
+from groklab.analysis.families import FamilyComparison, compare
+from groklab.analysis.frame import Frame, build_frame
 from groklab.errors import GroklabError
 from groklab.models import HookedModel
 from groklab.models.io import build_imported, import_model, load_weights
 from groklab.store import RunStore, write_json, write_text
 from groklab.synth.emit import emit
-from groklab.synth.extract import extract, program_from_logits, require_template
+from groklab.synth.extract import program_of
 from groklab.synth.program import Program
-from groklab.synth.verify import Verification, verdict, verify
+from groklab.synth.verify import Verification, verify
 from groklab.tasks import Dataset, make_dataset
 
 PROGRAM_FILE = "program.py"
 PROGRAM_JSON = "program.json"
+CURVE_TEST_AGREEMENT = 0.99  # a checkpoint's program counts as right only if it agrees this much
 
 
 @dataclass(frozen=True)
@@ -35,78 +35,84 @@ class CurvePoint:
     """The program read at one checkpoint, and how it stands against the network there."""
 
     epoch: int
+    algorithm: str
     freqs: list[int]
     program_test_accuracy: float
     program_accuracy: float
     agreement: float
+    test_agreement: float
     network_test_accuracy: float
     verdict: str
 
 
 @dataclass
 class ExtractResult:
-    """A program, its verification, the evidence for its frequencies, and (for runs) the curve."""
+    """A program, its verification, the family comparison it rests on, and (for runs) the curve."""
 
     source: dict
     program: Program
     verification: Verification
-    keys: KeyFrequencies
+    comparison: FamilyComparison
+    frame: dict
     source_code: str
     curve: list[CurvePoint] | None = None
-    first_correct_epoch: int | None = None  # first checkpoint whose program is right on all pairs
+    first_correct_epoch: int | None = None  # first checkpoint whose program is right on all
+    # pairs and agrees with the network on >= 99% of the held-out pairs
     grokked_epoch: int | None = None
 
     @property
     def verdict(self) -> str:
         return self.verification.verdict
 
+    @property
+    def algorithm(self) -> str:
+        return self.program.algorithm
+
     def to_dict(self) -> dict:
         d = _clean(dataclasses.asdict(self))
-        return {"verdict": self.verdict, "key_frequencies": list(self.program.freqs),
+        c = d["comparison"]
+        return {"verdict": self.verdict, "algorithm": self.algorithm,
+                "key_frequencies": list(self.program.freqs),
                 "program_accuracy": self.verification.program_accuracy,
-                "agreement": self.verification.agreement, **d}
+                "agreement": self.verification.agreement,
+                "families": c["scores"], "input_map": d["frame"]["input_map"],
+                "output_map": d["frame"]["output_map"], **d}
+
+
+def _header(source: dict, check: Verification, program: Program) -> dict:
+    return {**{k: v for k, v in source.items() if v is not None},
+            "algorithm": program.algorithm, "verdict": check.verdict,
+            "accuracy_all_pairs": round(check.program_accuracy, 6),
+            "agreement_with_network": round(check.agreement, 6),
+            "constants": check.n_constants, "lookup_table_of_every_pair": check.lookup_entries}
 
 
 def extract_model(model: HookedModel, data: Dataset, source: dict) -> ExtractResult:
     model.eval()
-    probe = Probe.build(model, data)
-    program, keys = extract(probe)
-    check = verify(program, probe)
-    header = {**{k: v for k, v in source.items() if v is not None},
-              "verdict": check.verdict,
-              "accuracy (all pairs)": f"{check.program_accuracy:.4f}",
-              "agreement with the network": f"{check.agreement:.4f}",
-              "constants": f"{check.n_constants} (a lookup table needs {check.lookup_entries})"}
-    return ExtractResult(source, program, check, keys, emit(program, header))
+    frame = build_frame(model, data)
+    comparison = compare(frame)
+    program = program_of(frame, comparison)
+    check = verify(program, frame)
+    return ExtractResult(source, program, check, comparison, frame.to_dict(),
+                         emit(program, _header(source, check, program)))
 
 
-def curve(store: RunStore, model: HookedModel, data: Dataset,
+def curve(store: RunStore, model: HookedModel, data: Dataset, final: Frame,
           on_checkpoint: Callable[[int, int], None] | None = None) -> list[CurvePoint]:
-    """The program at every checkpoint: frequencies by the analysis rule at that checkpoint (read
-    from analysis.json when it has them), amplitudes fitted there, checked against the network."""
-    probe = Probe.build(model, data)
-    known = {}
-    try:
-        known = {p["epoch"]: p["key_freqs"] for p in read_analysis(store.path).get("progress") or []}
-    except GroklabError:
-        pass
+    """The program at every checkpoint, in the final checkpoint's coordinates: the families
+    compared and fitted there (without the KL), checked against the network there."""
     points = []
     epochs = store.checkpoint_epochs()
     for i, epoch in enumerate(epochs):
         load_weights(model, store.load_checkpoint(epoch), str(store.checkpoint_path(epoch)))
-        if epoch in known:
-            freqs, grid = known[epoch], probe.grid_logits()
-        else:
-            snap = snapshot(probe)
-            freqs, grid = vote(snap.views), snap.grid_logits
-        program = program_from_logits(probe, grid, freqs, temperature=False)
-        net = probe.all_from_grid(grid)
-        check = verify(program, probe, net, grid, deep=False)
-        points.append(CurvePoint(epoch, list(program.freqs), check.program_test_accuracy,
-                                 check.program_accuracy, check.agreement,
-                                 check.network_test_accuracy,
-                                 verdict(program, check.program_accuracy, check.agreement,
-                                         check.test_agreement, check.ablated_accuracy)))
+        frame = build_frame(model, data, final.maps, (final.sign, 1))
+        comparison = compare(frame, with_kl=False)
+        program = program_of(frame, comparison, temperature=False)
+        check = verify(program, frame)
+        points.append(CurvePoint(epoch, program.algorithm, list(program.freqs),
+                                 check.program_test_accuracy, check.program_accuracy,
+                                 check.agreement, check.test_agreement,
+                                 check.network_test_accuracy, check.verdict))
         if on_checkpoint:
             on_checkpoint(i + 1, len(epochs))
     return points
@@ -119,15 +125,18 @@ def extract_run(path: str | Path, checkpoint: int | None = None, out: str | Path
     source (RUN/program.py or `out`) and RUN/program.json (or `json_path`)."""
     store = RunStore(path)
     cfg = store.read_config()
-    require_template(cfg.task.name)
     model, epoch = load_run_model(path, checkpoint)
     data = make_dataset(cfg.task)
     result = extract_model(model, data, {"run": str(store.path), "checkpoint": epoch,
                                          "preset": cfg.preset})
     if with_curve:
-        result.curve = curve(store, model, data, on_checkpoint)
-        result.first_correct_epoch = next((p.epoch for p in result.curve
-                                           if p.program_accuracy == 1.0), None)
+        final = build_frame(model, data)
+        result.curve = curve(store, model, data, final, on_checkpoint)
+        load_weights(model, store.load_checkpoint(epoch), str(store.checkpoint_path(epoch)))
+        result.first_correct_epoch = next(
+            (p.epoch for p in result.curve if p.program_accuracy == 1.0
+             and p.test_agreement >= CURVE_TEST_AGREEMENT and p.algorithm in ("clock", "pizza")),
+            None)
         summary = store.read_summary() or {}
         result.grokked_epoch = summary.get("grokked_epoch")
     write_text(Path(out) if out else store.file(PROGRAM_FILE), result.source_code)
@@ -139,7 +148,6 @@ def compare_run(path: str | Path) -> ExtractResult:
     """The program of another run's last checkpoint, for comparison; writes nothing."""
     store = RunStore(path)
     cfg = store.read_config()
-    require_template(cfg.task.name)
     model, epoch = load_run_model(path)
     return extract_model(model, make_dataset(cfg.task), {"run": str(store.path), "checkpoint": epoch})
 
@@ -158,7 +166,6 @@ def extract_file(path: str | Path, layout: str | None = None, task: str | None =
         if acc < 0.5:
             raise GroklabError(f"cannot infer the task of {path}: its best accuracy is {acc:.3f} "
                                f"({task} mod {imported.p}); pass --task")
-    require_template(task)
     data = make_dataset(TaskConfig(name=task, p=imported.p, frac_train=0.3))
     with torch.no_grad():
         result = extract_model(model, data, {"file": str(path), "layout": layout or "auto"})

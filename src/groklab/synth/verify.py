@@ -1,12 +1,12 @@
 """Prove (or refute) that a Program is the network's program: accuracy, agreement, substitution,
 necessity, description length, and a declared verdict.
 
-Verdict rule:
-- `algorithmic`: at least one key frequency, the program is >= 99% accurate on all pairs, it agrees
-  with the network on >= 99% of all pairs, and removing its frequencies from the network's logits
-  leaves the network <= 10% accurate (the network needs them);
-- `memorizing`: no key frequency, or the network agrees with the program on <= 10% of the held-out
-  pairs (its held-out answers do not come from the algorithm);
+Verdict rule (RULE):
+- `algorithmic`: the program is a clock or a pizza, >= 99% accurate on all pairs, agrees with the
+  network on >= 99% of all pairs, and removing its frequencies' directions from the network's
+  logits leaves the network <= 10% accurate (the network needs them);
+- `memorizing`: the program is a lookup table, has no frequency, or the network agrees with it on
+  <= 10% of the held-out pairs (its held-out answers do not come from the algorithm);
 - `partial`: anything between (the algorithm is forming, or is one of several things at work).
 """
 
@@ -16,25 +16,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from groklab.analysis.ablations import embed_without
-from groklab.analysis.logits import excluded
-from groklab.analysis.probe import Probe
+from groklab.analysis.frame import Frame
 from groklab.synth.extract import cross_entropy
 from groklab.synth.program import Program
 
 ALGORITHMIC_ACC = 0.99
 NECESSITY_ACC = 0.10
 MEMORIZING_AGREEMENT = 0.10
-RULE = ("algorithmic: >= 1 key frequency, program accuracy >= 99% on all pairs, agreement >= 99%, "
-        "network <= 10% accurate without the program's frequencies; memorizing: no key frequency "
-        "or held-out agreement <= 10%; partial otherwise")
+RULE = (f"algorithmic: a clock or pizza program, accuracy >= {ALGORITHMIC_ACC:.0%} on all pairs, "
+        f"agreement >= {ALGORITHMIC_ACC:.0%}, network <= {NECESSITY_ACC:.0%} accurate without the "
+        f"program's frequencies; memorizing: a lookup program, no frequency, or held-out agreement "
+        f"<= {MEMORIZING_AGREEMENT:.0%}; partial otherwise")
 
 
 @dataclass(frozen=True)
 class Verification:
-    """How well a Program stands in for its network."""
+    """How well a Program stands in for its network (all figures over the task's pairs)."""
 
-    program_accuracy: float  # all pairs
+    program_accuracy: float
     program_test_accuracy: float
     agreement: float  # program answer == network answer, all pairs
     test_agreement: float
@@ -43,51 +42,64 @@ class Verification:
     program_train_loss: float  # cross-entropy of the training pairs under the program's logits
     network_train_loss: float
     scale: float  # the fitted temperature
-    ablated_accuracy: float | None  # network accuracy without the program's frequencies (logits)
-    ablated_embed_accuracy: float | None  # ... with them removed from W_E instead
-    n_constants: int
-    lookup_entries: int  # a lookup table's entries: one per pair
+    ablated_accuracy: float | None  # network accuracy without the program's wave directions
+    n_constants: int  # the program's description length
+    lookup_entries: int  # a lookup table of every pair
     verdict: str
     rule: str = RULE
 
 
 def verdict(program: Program, acc: float, agreement: float, test_agreement: float,
             ablated: float | None) -> str:
-    if not program.freqs or test_agreement <= MEMORIZING_AGREEMENT:
+    if program.algorithm == "lookup" or not program.freqs or test_agreement <= MEMORIZING_AGREEMENT:
         return "memorizing"
-    if acc >= ALGORITHMIC_ACC and agreement >= ALGORITHMIC_ACC and ablated is not None \
-            and ablated <= NECESSITY_ACC:
+    if program.algorithm in ("clock", "pizza") and acc >= ALGORITHMIC_ACC \
+            and agreement >= ALGORITHMIC_ACC and ablated is not None and ablated <= NECESSITY_ACC:
         return "algorithmic"
     return "partial"
 
 
-def _without_freqs(probe: Probe, grid_logits: np.ndarray, freqs) -> float:
-    _, acc = probe.grid_scores(excluded(grid_logits, probe.coords, freqs))
-    return acc
+def ablated_accuracy(frame: Frame, program: Program) -> float | None:
+    """The network's accuracy on the regular pairs once its logits lose, per class, every component
+    along the program's wave directions over the pairs: cos/sin(w_k x) and, for a pizza, the same
+    times its magnitude profile M_k(δ)."""
+    if not program.waves:
+        return None
+    rows = np.flatnonzero(frame.regular & frame.valid)
+    if not len(rows):
+        return None
+    x, delta = frame.x[rows], frame.delta[rows]
+    cols = [np.ones(len(rows))]
+    for k in program.freqs:
+        w = 2 * np.pi * k / frame.n
+        cols += [np.cos(w * x), np.sin(w * x)]
+        if program.profile is not None:
+            m = np.abs(np.cos(w * delta / 2))
+            cols += [m * np.cos(w * x), m * np.sin(w * x)]
+    design = np.stack(cols, 1)
+    logits = frame.logits[rows]
+    coef = np.linalg.lstsq(design, logits, rcond=None)[0]
+    residual = logits - design[:, 1:] @ coef[1:]  # the constant stays
+    return float((residual.argmax(1) == frame.labels[rows]).mean())
 
 
-def verify(program: Program, probe: Probe, network_logits=None, grid_logits=None,
-           deep: bool = True) -> Verification:
-    """Check `program` against probe.model on every pair of the task. `deep` adds the
-    embedding ablation (a second forward pass)."""
-    data = probe.data
-    logits = (probe.all_logits() if network_logits is None else network_logits).numpy()
-    net = logits.argmax(-1)
-    prog = program.answer(data.pairs[:, 0], data.pairs[:, 1])
-    labels, test, train = data.labels, data.test_idx, data.train_idx
-    acc, test_acc = float((prog == labels).mean()), float((prog[test] == labels[test]).mean())
-    agreement, test_agreement = float((prog == net).mean()), float((prog[test] == net[test]).mean())
-    prog_logits = program.logits(data.pairs[train, 0], data.pairs[train, 1])
-    ablated = embed_ablated = None
-    if program.freqs:
-        grid = probe.grid_logits() if grid_logits is None else grid_logits
-        ablated = _without_freqs(probe, grid, program.freqs)
-        if deep:
-            embed_ablated = probe.grid_scores(embed_without(probe, program.freqs))[1]
+def verify(program: Program, frame: Frame, necessity: bool = True) -> Verification:
+    """Check `program` against the network of `frame` on every pair of the task."""
+    valid, test = np.flatnonzero(frame.valid), np.flatnonzero(frame.test)
+    train = np.flatnonzero(frame.valid & frame.train)
+    a, b, labels, net = frame.a, frame.b, frame.labels, frame.network_answer
+    prog = program.answer(a[valid], b[valid])
+    answers = np.full(len(labels), -1)
+    answers[valid] = prog
+    acc = float((answers[valid] == labels[valid]).mean())
+    test_acc = float((answers[test] == labels[test]).mean()) if len(test) else 0.0
+    agreement = float((answers[valid] == net[valid]).mean())
+    test_agreement = float((answers[test] == net[test]).mean()) if len(test) else 0.0
+    prog_logits = program.logits(a[train], b[train])
+    ablated = ablated_accuracy(frame, program) if necessity else None
     return Verification(
-        acc, test_acc, agreement, test_agreement, float((net == labels).mean()),
-        float((net[test] == labels[test]).mean()),
+        acc, test_acc, agreement, test_agreement, float((net[valid] == labels[valid]).mean()),
+        float((net[test] == labels[test]).mean()) if len(test) else 0.0,
         cross_entropy(prog_logits, labels[train]),
-        cross_entropy(logits[train].astype(np.float64), labels[train]), program.scale,
-        ablated, embed_ablated, program.n_constants, len(labels),
-        verdict(program, acc, agreement, test_agreement, ablated))
+        cross_entropy(frame.logits[train], labels[train]), program.scale, ablated,
+        program.n_constants, len(valid), verdict(program, acc, agreement, test_agreement, ablated))

@@ -1,0 +1,107 @@
+"""Mechanistic diagnostics that tell a clock from a pizza (Zhong et al. 2023), on a `Frame`.
+
+- gradient symmetricity: for GS_TRIPLES random (a, b, c), the cosine similarity between
+  ∂logit_c/∂x_a and ∂logit_c/∂x_b, x_a and x_b the inputs at a's and b's positions (the residual
+  stream before the block; the embeddings for the MLP); the mean. A pizza adds the two embeddings
+  and is symmetric (≈ 0.99); a clock multiplies them (≈ 0.3–0.6).
+- distance irrelevance: the correct-answer logits in a matrix over (x, δ) (discovered coordinates:
+  x = f(a) + s·f(b), δ = f(a) − s·f(b)); the mean over columns δ of the std over rows x, divided by
+  the std of the whole matrix. A clock's correct logit ignores δ (near 1); a pizza's depends on it.
+- resampling δ with x held: pairs (a, b) and (a', b') with the same x and different δ; the
+  relative change of the centred logits and the share of changed answers (clock: ~0; pizza: > 0).
+
+The seeds are fixed (RNG_SEED), so the diagnostics of a model are deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from groklab.analysis.frame import Frame
+from groklab.models import HookedModel
+
+GS_TRIPLES = 100
+RESAMPLE_PAIRS = 500
+RNG_SEED = 0
+
+
+def gradient_symmetricity(model: HookedModel, p: int, triples: int = GS_TRIPLES) -> float:
+    rng = np.random.Generator(np.random.PCG64(RNG_SEED))
+    abc = torch.as_tensor(rng.integers(0, p, size=(triples, 3)))
+    leaf: dict[str, torch.Tensor] = {}
+
+    def hook(x: torch.Tensor, _name: str) -> torch.Tensor:
+        leaf["x"] = x.detach().requires_grad_(True)
+        return leaf["x"]
+
+    with torch.enable_grad(), model.hooks({model.input_hook: hook}):
+        logits = model.plain_logits(abc[:, :2])
+        (grad,) = torch.autograd.grad(logits[torch.arange(triples), abc[:, 2]].sum(), leaf["x"])
+    ga, gb = grad[:, 0].double(), grad[:, 1].double()
+    cos = (ga * gb).sum(-1) / (ga.norm(dim=-1) * gb.norm(dim=-1)).clamp_min(1e-300)
+    return float(cos.mean())
+
+
+def correct_logit_matrix(frame: Frame) -> np.ndarray:
+    """Mean correct-answer logit per (x, δ) over the regular pairs of the task. # [N, N] (NaN:
+    no pair)"""
+    rows = np.flatnonzero(frame.regular & frame.valid)
+    n = frame.n
+    cell = frame.x[rows] * n + frame.delta[rows]
+    values = frame.logits[rows, frame.labels[rows]]
+    sums = np.bincount(cell, weights=values, minlength=n * n)
+    counts = np.bincount(cell, minlength=n * n)
+    with np.errstate(invalid="ignore"):
+        return (sums / np.where(counts > 0, counts, np.nan)).reshape(n, n)
+
+
+def distance_irrelevance(frame: Frame) -> float:
+    m = correct_logit_matrix(frame)
+    total = float(np.nanstd(m))
+    if not np.isfinite(total) or total <= 0:
+        return float("nan")
+    with np.errstate(invalid="ignore"):
+        cols = np.nanstd(m, axis=0)
+    return float(np.nanmean(cols) / total)
+
+
+def resample_distance(frame: Frame, pairs: int = RESAMPLE_PAIRS) -> dict[str, float]:
+    """Hold x, resample δ: {logit_change, answer_change} averaged over random pairs of pairs."""
+    rows = np.flatnonzero(frame.regular & frame.valid)
+    x, delta = frame.x[rows], frame.delta[rows]
+    rng = np.random.Generator(np.random.PCG64(RNG_SEED))
+    order = np.argsort(x, kind="stable")
+    starts = np.searchsorted(x[order], x)  # first row of each row's x group in `order`
+    ends = np.searchsorted(x[order], x, side="right")
+    pick = rng.integers(0, len(rows), size=pairs) if len(rows) else np.zeros(0, dtype=int)
+    first, second = [], []
+    for i in pick:
+        group = order[starts[i]:ends[i]]
+        other = group[delta[group] != delta[i]]
+        if len(other):
+            first.append(i)
+            second.append(int(rng.choice(other)))
+    if not first:
+        return {"logit_change": float("nan"), "answer_change": float("nan")}
+    r1, r2 = rows[np.array(first)], rows[np.array(second)]
+    z1, z2 = frame.centred(r1), frame.centred(r2)
+    scale = (np.linalg.norm(z1, axis=1) + np.linalg.norm(z2, axis=1)) / 2
+    change = np.linalg.norm(z1 - z2, axis=1) / np.maximum(scale, 1e-300)
+    answers = frame.network_answer
+    return {"logit_change": float(change.mean()),
+            "answer_change": float((answers[r1] != answers[r2]).mean())}
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    gradient_symmetricity: float
+    distance_irrelevance: float
+    resample: dict[str, float]
+
+
+def diagnose(model: HookedModel, frame: Frame) -> Diagnostics:
+    return Diagnostics(gradient_symmetricity(model, frame.p), distance_irrelevance(frame),
+                       resample_distance(frame))
