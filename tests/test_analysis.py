@@ -178,3 +178,48 @@ def test_handbuilt_networks_of_other_tasks(task):
     assert r.keys.views == {"embed": [2, 5, 9], "neurons": [2, 5, 9], "unembed": [2, 5, 9]}
     assert r.restricted_accuracy == 1.0 and r.logit_fve >= 0.99
     assert r.group_order == (30 if task in ("mul", "div") else 31)
+
+
+def _clockpizza_layout(model) -> dict:
+    """A groklab two-token model in Zhong et al.'s state-dict layout."""
+    sd = _nanda_layout(model)["model"]
+    sd["unembed.W_U"] = sd["unembed.W_U"][:, :-1].contiguous()  # p classes, no `=`
+    sd["blocks.0.attn.mask"] = torch.tril(torch.ones(2, 2))
+    return sd
+
+
+def test_clockpizza2023_layout_imports_exactly(tmp_path):
+    import json
+
+    cfg = ModelConfig(d_model=16, n_heads=2, d_head=8, d_mlp=32, attn_rate=0.0, eq_token=False)
+    model = build_model(cfg, 13, 3)
+    torch.save(_clockpizza_layout(model), tmp_path / "model_1.pt")
+    config = {"C": 13, "n_layers": 1, "d_model": 16, "n_heads": 2, "attn_coeff": 0.0,
+              "act_fn": "ReLU", "frac": 0.8, "diff_vocab": False}
+    (tmp_path / "config_1.json").write_text(json.dumps(config))
+    imported = import_model(tmp_path / "model_1.pt", "clockpizza2023", config=config)
+    assert imported.model.attn_rate == 0.0 and not imported.model.eq_token and imported.p == 13
+    again = build_model(imported.model, 13, 0)
+    again.load_state_dict(imported.weights)
+    pairs = torch.cartesian_prod(torch.arange(13), torch.arange(13))
+    assert torch.allclose(again.logits(pairs), model.logits(pairs), atol=1e-6)
+    # the rate is read from the config: a different rate gives a different function
+    other = import_model(tmp_path / "model_1.pt", "clockpizza2023", config={**config,
+                                                                          "attn_coeff": 1.0})
+    moved = build_model(other.model, 13, 0)
+    moved.load_state_dict(other.weights)
+    assert not torch.allclose(moved.logits(pairs), model.logits(pairs), atol=1e-4)
+    (tmp_path / "diff.json").write_text(json.dumps({**config, "diff_vocab": True}))
+    for extra, text in ((["--config", str(tmp_path / "diff.json")], "diff_vocab"),
+                        ([], "needs its config JSON")):
+        r = groklab_cli("analyze", str(tmp_path / "model_1.pt"), "--layout", "clockpizza2023",
+                        "--task", "add", *extra)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert text in r.stderr
+    r = groklab_cli("analyze", str(tmp_path / "model_1.pt"), "--layout", "clockpizza2023",
+                    "--task", "add", "--config", str(tmp_path / "config_1.json"), "--json",
+                    str(tmp_path / "a.json"))
+    assert r.returncode == 0, r.stderr
+    saved = json.loads((tmp_path / "a.json").read_text())
+    assert saved["model"]["attn_rate"] == 0.0 and saved["algorithm"] in ("lookup", "unknown")
+    assert any("not the split it was trained on" in n for n in saved["notes"])

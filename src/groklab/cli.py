@@ -80,11 +80,14 @@ def _runtime_flags(p: argparse.ArgumentParser) -> None:
 def _target_flags(p: argparse.ArgumentParser) -> None:
     """Flags of commands that take a run directory or a model file."""
     p.add_argument("target", help="a run directory, or a model file (.safetensors, .pt, .pth)")
-    p.add_argument("--layout", choices=("transformerlens", "nanda2023"), default=None,
-                   help="layout of a model file (default: detected from the shapes)")
+    p.add_argument("--layout", choices=("transformerlens", "nanda2023", "clockpizza2023"),
+                   default=None, help="layout of a model file (default: detected from the shapes)")
+    p.add_argument("--config", default=None, metavar="JSON",
+                   help="the model file's config JSON (needed by clockpizza2023)")
     p.add_argument("--task", choices=("add", "sub", "mul", "div"), default=None,
                    help="task of a model file (default: inferred from its accuracy)")
-    p.add_argument("--act", choices=("relu", "gelu"), default="relu", help="MLP activation of a file")
+    p.add_argument("--act", choices=("relu", "gelu"), default=None,
+                   help="MLP activation of a file (default: from its config, else relu)")
     p.add_argument("--checkpoint", type=int, default=None, help="epoch (default: the last)")
 
 
@@ -179,7 +182,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                              on_checkpoint=ticker(args.quiet, "analyze"))
         where = target / "analysis.json"
     else:
-        result = analyze_file(target, args.layout, args.task, args.p, args.act, json_path=args.json)
+        result = analyze_file(target, args.layout, args.task, args.p, args.act, json_path=args.json,
+                              config_path=args.config)
         where = result.source["json"]
     print(format_analysis(result))
     print(f"wrote {where}")
@@ -240,7 +244,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
                              with_curve=not args.no_curve, on_checkpoint=ticker(args.quiet, "extract"))
         out = Path(args.o) if args.o else target / "program.py"
     else:
-        result = extract_file(target, args.layout, args.task, args.act, args.o, args.json)
+        result = extract_file(target, args.layout, args.task, args.act, args.o, args.json,
+                              args.config)
         out = Path(args.o) if args.o else target.with_suffix(".program.py")
     print(format_extract(result))
     if args.compare:

@@ -40,6 +40,7 @@ from groklab.store import RunStore, read_json, write_json
 from groklab.tasks import Dataset, make_dataset
 
 SCHEMA_VERSION = 2
+DEFAULT_FILE_FRAC = 0.3
 ANALYSIS_FILE = "analysis.json"
 
 
@@ -251,12 +252,16 @@ def infer_task(model: HookedModel, p: int) -> tuple[str, float]:
     return best
 
 
-def analyze_file(path: str | Path, layout: str | None = None, task: str | None = None,
-                 p: int | None = None, act: str = "relu", frac_train: float = 0.3,
-                 data_seed: int = 598, json_path: str | Path | None = None,
-                 report: Callable[[str], None] = print) -> AnalysisResult:
-    """Analyse a model file users bring; its accuracy on all pairs is checked and printed first."""
-    imported = import_model(path, layout, act)
+def load_file_model(path: str | Path, layout: str | None, task: str | None, p: int | None,
+                    act: str | None, frac_train: float | None, data_seed: int,
+                    config_path: str | Path | None) -> tuple[HookedModel, Dataset, list[str]]:
+    """A model file users bring, its task's dataset, and notes on what was assumed. The task is
+    inferred from accuracy when not given (it only scores programs); the split is groklab's, with
+    the file's config `frac` when it has one, and a note says so."""
+    config = read_json(Path(config_path)) if config_path else None
+    if config is not None and not isinstance(config, dict):
+        raise GroklabError(f"{config_path} holds no JSON object")
+    imported = import_model(path, layout, act, config)
     if p is not None and p != imported.p:
         raise GroklabError(f"--p {p} does not match the file, whose shapes say p={imported.p}")
     model = build_imported(imported, str(path))
@@ -267,14 +272,29 @@ def analyze_file(path: str | Path, layout: str | None = None, task: str | None =
             raise GroklabError(f"cannot infer the task of {path}: its best accuracy is {acc:.3f} "
                                f"({task} mod {imported.p}); pass --task")
         notes.append(f"task inferred from accuracy: {task} ({acc:.4f})")
-    data = make_dataset(TaskConfig(name=task, p=imported.p, frac_train=frac_train,
+    frac = frac_train or (config or {}).get("frac") or DEFAULT_FILE_FRAC
+    if not isinstance(frac, (int, float)) or not 0 < frac < 1:
+        raise GroklabError(f"{config_path}: frac={frac!r} must lie in (0, 1)")
+    data = make_dataset(TaskConfig(name=task, p=imported.p, frac_train=float(frac),
                                    data_seed=data_seed))
-    notes.append(f"the file records no groklab split: train/test figures use frac_train="
-                 f"{frac_train}, data_seed={data_seed}")
+    notes.append(f"the file records no groklab split: held-out figures use groklab's split with "
+                 f"frac_train={frac}, data_seed={data_seed}, not the split it was trained on")
+    return model, data, notes
+
+
+def analyze_file(path: str | Path, layout: str | None = None, task: str | None = None,
+                 p: int | None = None, act: str | None = None, frac_train: float | None = None,
+                 data_seed: int = 598, json_path: str | Path | None = None,
+                 report: Callable[[str], None] = print,
+                 config_path: str | Path | None = None) -> AnalysisResult:
+    """Analyse a model file users bring; its accuracy on all pairs is checked and printed first."""
+    model, data, notes = load_file_model(path, layout, task, p, act, frac_train, data_seed,
+                                         config_path)
+    task = data.task.name
     with torch.no_grad():
         acc = float((model.logits(torch.as_tensor(data.pairs)).argmax(-1).numpy()
                      == data.labels).mean())
-    report(f"loaded {path} ({imported.model.kind}, p={imported.p}, task {task}): "
+    report(f"loaded {path} ({model.cfg.kind}, p={data.task.p}, task {task}): "
            f"accuracy on all {len(data.pairs)} pairs {acc:.4f}")
     result = analyze_model(model, data, {"kind": "file", "path": str(path), "checkpoint": None,
                                          "layout": layout or "auto"}, notes)

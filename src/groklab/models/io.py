@@ -6,6 +6,9 @@
   JSON, without importing TransformerLens.
 - nanda2023: the original progress-measures code's state dict (transposed matrices, W_U over p+1
   classes; the `=` class is dropped since answers never take it).
+- clockpizza2023: Zhong et al.'s state dict (the nanda2023 matrices, two input tokens `a b`, no `=`,
+  vocabulary p) with its config JSON (`C` = p, `attn_coeff` = the attention rate, `act_fn`); a
+  config with `diff_vocab` true (separate token ids for a and b) is refused.
 
 Torch files are opened only with `torch.load(..., weights_only=True)`; nothing is unpickled.
 """
@@ -22,7 +25,8 @@ from groklab.errors import GroklabError
 from groklab.models import HookedModel, build_model
 from groklab.store import load_tensors, save_tensors, write_json
 
-LAYOUTS = ("transformerlens", "nanda2023")
+LAYOUTS = ("transformerlens", "nanda2023", "clockpizza2023")
+CONFIG_LAYOUTS = ("clockpizza2023",)  # layouts whose model file needs its config JSON
 TL_ZERO_BIASES = ("attn.b_Q", "attn.b_K", "attn.b_V", "attn.b_O")
 TL_IGNORED = ("attn.mask", "attn.IGNORE")
 
@@ -111,17 +115,21 @@ def import_transformerlens(sd: dict, path: Path) -> Imported:
     return Imported(weights, cfg, p, {})
 
 
-def import_nanda2023(sd: dict, path: Path) -> Imported:
+def import_nanda2023(sd: dict, path: Path, eq_token: bool = True,
+                     layout: str = "nanda2023") -> Imported:
     extras = {k: v for k, v in sd.items() if k != "model"}
     sd = sd.get("model", sd)
     if not isinstance(sd, dict):
         raise GroklabError(f"{path}: the 'model' entry is not a state dict")
     sd = _tensors(sd, path)
     _need(sd, ["embed.W_E", "pos_embed.W_pos", "blocks.0.attn.W_Q", "blocks.0.attn.W_O",
-               "blocks.0.mlp.W_in", "blocks.0.mlp.W_out", "unembed.W_U"], "nanda2023", path)
+               "blocks.0.mlp.W_in", "blocks.0.mlp.W_out", "unembed.W_U"], layout, path)
     d_model, d_vocab = sd["embed.W_E"].shape
     n_heads, d_head, _ = sd["blocks.0.attn.W_Q"].shape
-    p = d_vocab - 1
+    p = d_vocab - 1 if eq_token else d_vocab
+    if sd["pos_embed.W_pos"].shape[0] != (3 if eq_token else 2):
+        raise GroklabError(f"{path}: pos_embed.W_pos has {sd['pos_embed.W_pos'].shape[0]} "
+                           f"positions; the {layout} layout has {3 if eq_token else 2}")
     w = {"embed.W_E": sd["embed.W_E"].T, "pos_embed.W_pos": sd["pos_embed.W_pos"],
          "unembed.W_U": sd["unembed.W_U"][:, :p]}
     blocks = sorted({int(k.split(".")[1]) for k in sd if k.startswith("blocks.")})
@@ -135,11 +143,33 @@ def import_nanda2023(sd: dict, path: Path) -> Imported:
         w[b + "mlp.W_out"] = sd[b + "mlp.W_out"].T
         w[b + "mlp.b_out"] = sd[b + "mlp.b_out"]
     cfg = ModelConfig(kind="transformer", n_layers=len(blocks), d_model=d_model, n_heads=n_heads,
-                      d_head=d_head, d_mlp=sd["blocks.0.mlp.W_in"].shape[0])
+                      d_head=d_head, d_mlp=sd["blocks.0.mlp.W_in"].shape[0], eq_token=eq_token)
     config = extras.get("config") if isinstance(extras.get("config"), dict) else {}
     return Imported({k: v.float().contiguous() for k, v in w.items()}, cfg, p,
                     {"config": {k: v for k, v in config.items()
                                 if isinstance(v, (int, float, str, bool))}})
+
+
+def import_clockpizza2023(sd: dict, path: Path, config: dict | None) -> Imported:
+    """Zhong et al.'s model file with its config JSON (p, attention rate, activation)."""
+    if config is None:
+        raise GroklabError(f"{path}: the clockpizza2023 layout needs its config JSON: pass "
+                           "--config config_<id>.json")
+    if config.get("diff_vocab"):
+        raise GroklabError(f"{path}: diff_vocab=true (separate token ids for a and b) is not "
+                           "supported; groklab reads models whose a and b share the vocabulary")
+    rate = config.get("attn_coeff", 1.0)
+    act = str(config.get("act_fn", "ReLU")).lower()
+    if act not in ("relu", "gelu") or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+        raise GroklabError(f"{path}: unsupported config act_fn={config.get('act_fn')!r} or "
+                           f"attn_coeff={rate!r}; allowed: ReLU or GeLU, a rate in [0, 1]")
+    imported = import_nanda2023(sd, path, eq_token=False, layout="clockpizza2023")
+    if "C" in config and config["C"] != imported.p:
+        raise GroklabError(f"{path}: the config says C={config['C']}, the weights say p="
+                           f"{imported.p}")
+    model = replace(imported.model, attn_rate=float(rate), act=act)
+    kept = {k: v for k, v in config.items() if isinstance(v, (int, float, str, bool))}
+    return Imported(imported.weights, model, imported.p, {"config": kept})
 
 
 def detect_layout(sd: dict) -> str | None:
@@ -156,10 +186,16 @@ def detect_layout(sd: dict) -> str | None:
     return "transformerlens" if tl else None
 
 
-def import_model(path: str | Path, layout: str | None = None, act: str = "relu") -> Imported:
-    """Read a model file in `layout` (detected from the shapes when None)."""
+def import_model(path: str | Path, layout: str | None = None, act: str | None = None,
+                 config: dict | None = None) -> Imported:
+    """Read a model file in `layout` (detected from the shapes when None); `config`: the JSON a
+    layout in CONFIG_LAYOUTS needs. `act` overrides the MLP activation (default: the file's, else
+    relu)."""
     path = Path(path)
     sd = read_state_dict(path)
+    if layout == "clockpizza2023":
+        imported = import_clockpizza2023(sd, path, config)
+        return replace(imported, model=replace(imported.model, act=act or imported.model.act))
     if layout is None:
         layout = detect_layout(sd)
         if layout is None:
@@ -168,7 +204,7 @@ def import_model(path: str | Path, layout: str | None = None, act: str = "relu")
     if layout not in LAYOUTS:
         raise GroklabError(f"layout={layout!r} is not one of: {', '.join(LAYOUTS)}")
     imported = (import_transformerlens if layout == "transformerlens" else import_nanda2023)(sd, path)
-    return replace(imported, model=replace(imported.model, act=act))
+    return replace(imported, model=replace(imported.model, act=act or "relu"))
 
 
 def build_imported(imported: Imported, source: str) -> HookedModel:
@@ -181,6 +217,9 @@ def export_transformerlens(model: HookedModel, out_dir: str | Path) -> Path:
     fields). Zero attention and unembedding biases are added, as TransformerLens expects them."""
     if model.cfg.kind != "transformer":
         raise GroklabError("only transformers have a TransformerLens layout; this is an MLP")
+    if model.cfg.attn_rate != 1.0:
+        raise GroklabError(f"attn_rate={model.cfg.attn_rate} has no TransformerLens equivalent "
+                           "(its attention is plain softmax); only rate-1 models can be exported")
     out_dir = Path(out_dir)
     cfg, p = model.cfg, model.p
     weights = {k: v.detach() for k, v in model.named_parameters()}
@@ -194,7 +233,8 @@ def export_transformerlens(model: HookedModel, out_dir: str | Path) -> Path:
     save_tensors(out_dir / "model.safetensors", weights, {"format": "transformerlens"})
     write_json(out_dir / "config.json", {
         "n_layers": cfg.n_layers, "d_model": cfg.d_model, "n_heads": cfg.n_heads,
-        "d_head": cfg.d_head, "d_mlp": cfg.d_mlp, "d_vocab": p + 1, "d_vocab_out": p, "n_ctx": 3,
+        "d_head": cfg.d_head, "d_mlp": cfg.d_mlp, "d_vocab": model.embed.W_E.shape[0],
+        "d_vocab_out": p, "n_ctx": model.n_ctx,
         "act_fn": cfg.act, "normalization_type": "LN" if cfg.layer_norm else None,
         "attn_only": False, "positional_embedding_type": "standard",
     })

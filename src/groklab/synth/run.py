@@ -153,22 +153,17 @@ def compare_run(path: str | Path) -> ExtractResult:
 
 
 def extract_file(path: str | Path, layout: str | None = None, task: str | None = None,
-                 act: str = "relu", out: str | Path | None = None,
-                 json_path: str | Path | None = None) -> ExtractResult:
-    """Extract the program of a model file users bring (task inferred from accuracy if not given)."""
-    from groklab.analysis.analyze import infer_task
-    from groklab.config import TaskConfig
+                 act: str | None = None, out: str | Path | None = None,
+                 json_path: str | Path | None = None,
+                 config_path: str | Path | None = None) -> ExtractResult:
+    """Extract the program of a model file users bring (task inferred from accuracy if not given;
+    it only scores the program)."""
+    from groklab.analysis.analyze import load_file_model
 
-    imported = import_model(path, layout, act)
-    model = build_imported(imported, str(path))
-    if task is None:
-        task, acc = infer_task(model, imported.p)
-        if acc < 0.5:
-            raise GroklabError(f"cannot infer the task of {path}: its best accuracy is {acc:.3f} "
-                               f"({task} mod {imported.p}); pass --task")
-    data = make_dataset(TaskConfig(name=task, p=imported.p, frac_train=0.3))
+    model, data, notes = load_file_model(path, layout, task, None, act, None, 598, config_path)
     with torch.no_grad():
-        result = extract_model(model, data, {"file": str(path), "layout": layout or "auto"})
+        result = extract_model(model, data, {"file": str(path), "layout": layout or "auto",
+                                             "notes": "; ".join(notes)})
     write_text(Path(out) if out else Path(path).with_suffix(".program.py"), result.source_code)
     if json_path:
         write_json(Path(json_path), result.to_dict())
