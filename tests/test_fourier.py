@@ -42,3 +42,33 @@ def test_discrete_log_coordinates_turn_mul_into_add():
     d = task_coords("div", 13)
     assert d.sign == -1
     assert task_coords("sub", 13).sign == -1
+
+
+def test_neuron_fve_is_centred_and_in_float64():
+    """A neuron with mean 100 and sd 0.01 that is a pure frequency-3 wave has FVE 1 for k = 3, not
+    more (float32 and an uncentred total would give nonsense), and 0 elsewhere."""
+    from groklab.analysis.neurons import neuron_fve
+
+    n = 31
+    a, b = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    wave = np.cos(2 * np.pi * 3 * (a + b) / n).ravel()
+    acts = np.stack([100 + 0.01 * wave, wave], 1).astype(np.float32)
+    fve, _ = neuron_fve(acts, n)
+    assert fve.max() <= 1 + 1e-9
+    assert fve[:, 2] == pytest.approx([1.0, 1.0], abs=1e-4)
+    assert np.delete(fve, 2, axis=1).max() < 1e-4
+
+
+def test_nyquist_frequency_of_an_even_group_is_a_frequency():
+    from groklab.analysis.neurons import neuron_fve
+
+    n = 12
+    assert freq_norms(np.eye(n)).shape == (6,)
+    x = np.arange(n)
+    alt = np.cos(np.pi * x)[:, None] * np.ones((1, 3))  # all energy at k = 6 = N/2
+    norms = freq_norms(alt)
+    assert norms[5] == pytest.approx(np.sqrt((alt**2).sum())) and norms[:5].max() < 1e-9
+    a, b = np.meshgrid(x, x, indexing="ij")
+    acts = np.cos(np.pi * (a + b)).reshape(-1, 1)
+    fve, _ = neuron_fve(acts, n)
+    assert fve[0, 5] == pytest.approx(1.0) and fve[0, :5].max() < 1e-9

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from groklab.analysis.fourier import fourier_basis
+from groklab.analysis.fourier import basis_rows, fourier_basis
 from groklab.analysis.logits import excluded, restricted
 from groklab.analysis.probe import Probe
 
@@ -40,7 +40,7 @@ def _row(probe: Probe, name: str, description: str, logits: np.ndarray) -> Ablat
 def key_projector(n: int, freqs, const: bool = True) -> np.ndarray:
     """Projector onto span{const (optional), cos_k, sin_k : k in freqs} over Z_N. # [N, N]"""
     f = fourier_basis(n)
-    rows = [0] * const + [r for k in freqs for r in (2 * k - 1, 2 * k)]
+    rows = [0] * const + [r for k in freqs for r in basis_rows(n, k)]
     return f[rows].T @ f[rows]
 
 
@@ -73,7 +73,7 @@ def neurons_key_only(probe: Probe, freqs) -> np.ndarray:
     n = probe.coords.n
     f = torch.as_tensor(fourier_basis(n), dtype=torch.float32)
     keep = torch.zeros(n, n)
-    idx = [0] + [r for k in freqs for r in (2 * k - 1, 2 * k)]
+    idx = [0] + [r for k in freqs for r in basis_rows(n, k)]
     keep[np.ix_(idx, idx)] = 1.0
 
     def hook(x: torch.Tensor, _name: str) -> torch.Tensor:

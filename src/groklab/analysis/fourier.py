@@ -37,14 +37,21 @@ def fourier_basis(n: int) -> np.ndarray:
 
 
 def n_freqs(n: int) -> int:
-    return (n - 1) // 2
+    """Frequencies k = 1..N//2; for even N the last, N/2 (Nyquist), has a cosine only."""
+    return n // 2
+
+
+def basis_rows(n: int, k: int) -> list[int]:
+    """Rows of `fourier_basis(n)` that belong to frequency k (one row for the Nyquist)."""
+    return [n - 1] if 2 * k == n else [2 * k - 1, 2 * k]
 
 
 def freq_norms(m: np.ndarray) -> np.ndarray:
     """Fourier norm of each frequency k = 1..K over the first axis of m [N, d]. # [K]"""
-    coeffs = fourier_basis(m.shape[0]) @ m.reshape(m.shape[0], -1)  # [N, d]
-    k = n_freqs(m.shape[0])
-    return np.sqrt((coeffs[1:1 + 2 * k] ** 2).reshape(k, 2, -1).sum(axis=(1, 2)))
+    n = m.shape[0]
+    coeffs = fourier_basis(n) @ m.reshape(n, -1).astype(np.float64)  # [N, d]
+    return np.array([np.sqrt((coeffs[basis_rows(n, k)] ** 2).sum())
+                     for k in range(1, n_freqs(n) + 1)])
 
 
 def gini(c: np.ndarray) -> float:

@@ -23,8 +23,9 @@ def _grid(c: Coords) -> tuple[np.ndarray, np.ndarray]:
 def pair_directions(c: Coords, freqs) -> np.ndarray:
     """Orthonormal cos/sin directions of w_k(i + s·j) over the grid, two per frequency. # [2K, N²]"""
     i, j = _grid(c)
-    theta = np.outer(c.angle(np.asarray(list(freqs), dtype=float)), i + c.sign * j)  # [K, N²]
-    scale = np.sqrt(2.0) / c.n
+    ks = np.asarray(list(freqs), dtype=float)
+    theta = np.outer(c.angle(ks), i + c.sign * j)  # [K, N²]
+    scale = np.where(2 * ks == c.n, 1.0, np.sqrt(2.0))[:, None, None] / c.n  # Nyquist: cos only
     return (np.stack([np.cos(theta), np.sin(theta)], 1) * scale).reshape(-1, c.n * c.n)
 
 
@@ -69,11 +70,11 @@ def fit_logits(logits: np.ndarray, c: Coords, freqs) -> LogitFit:
     total = float((centred**2).sum())
     t = np.bincount(_phase_index(c.n, c.sign).ravel(), weights=centred.ravel(), minlength=c.n)
     d = np.arange(c.n)
-    norm = c.n**3 / 2
-    cos_coef = [float(t @ np.cos(c.angle(k) * d)) / norm for k in freqs]
-    sin_coef = [float(t @ np.sin(c.angle(k) * d)) / norm for k in freqs]
-    explained_cos = norm * sum(a * a for a in cos_coef)
-    explained_both = explained_cos + norm * sum(b * b for b in sin_coef)
+    norms = [c.n**3 if 2 * k == c.n else c.n**3 / 2 for k in freqs]  # Nyquist: cos only
+    cos_coef = [float(t @ np.cos(c.angle(k) * d)) / m for k, m in zip(freqs, norms)]
+    sin_coef = [float(t @ np.sin(c.angle(k) * d)) / m for k, m in zip(freqs, norms)]
+    explained_cos = sum(m * a * a for m, a in zip(norms, cos_coef))
+    explained_both = explained_cos + sum(m * b * b for m, b in zip(norms, sin_coef))
     fve = explained_cos / total if total else 0.0
     fve_phase = explained_both / total if total else 0.0
     phase = [float(np.arctan2(-b, a)) for a, b in zip(cos_coef, sin_coef)]
@@ -89,6 +90,7 @@ def interference(fit: LogitFit, c: Coords, i: int, j: int) -> dict:
              for k, a in zip(fit.freqs, fit.alpha)}
     total = np.sum(list(waves.values()), axis=0) if waves else np.zeros(c.n)
     return {"i": i, "j": j, "a": int(c.tokens[i]), "b": int(c.tokens[j]),
+            "tokens": c.tokens.tolist(), "sign": c.sign,
             "classes": c.out_tokens.tolist(), "waves": {str(k): w for k, w in waves.items()},
             "sum": np.asarray(total).tolist(),
             "argmax_token": int(c.out_tokens[int(np.argmax(total))])}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from groklab.analysis.fourier import fourier_basis, n_freqs
+from groklab.analysis.fourier import basis_rows, fourier_basis, n_freqs
 
 CLUSTER_FVE = 0.85
 
@@ -22,21 +22,20 @@ def neuron_fve(acts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     acts [N², d_mlp] -> ([d_mlp, K], [d_mlp])
 
     Only the 3×3 blocks are needed: transform over a once (F A), then contract each block's three
-    rows with the three basis vectors over b. The total non-constant energy is, by Parseval, the
-    sum of squared deviations from the mean."""
-    f = fourier_basis(n).astype(np.float32)
-    x = np.ascontiguousarray(acts, dtype=np.float32).reshape(n, n * acts.shape[1])
-    over_a = (f @ x).reshape(n, n, -1)  # [basis over a, b, d_mlp]
-    const = over_a[0].T @ f[0]  # [d]: coefficient (const, const) ... rows below reuse it
+    rows with the three basis vectors over b (two for the Nyquist frequency of an even N). In
+    float64 on activations centred per neuron, so a large mean cannot swamp a small variance; the
+    total is then, by Parseval, the sum of squares."""
+    f = fourier_basis(n)
     flat = acts.astype(np.float64)
-    total = (flat**2).sum(0) - flat.sum(0) ** 2 / (n * n)  # [d_mlp]
+    flat = flat - flat.mean(0)
+    over_a = (f @ flat.reshape(n, n * acts.shape[1])).reshape(n, n, -1)  # [basis over a, b, d]
+    total = (flat**2).sum(0)  # [d_mlp]
     k_n = n_freqs(n)
     out = np.empty((acts.shape[1], k_n))
     for freq in range(1, k_n + 1):
-        idx = [0, 2 * freq - 1, 2 * freq]
+        idx = [0] + basis_rows(n, freq)
         block = np.einsum("rbd,cb->rcd", over_a[idx], f[idx], optimize=True)  # [3, 3, d]
-        energy = (block.astype(np.float64) ** 2).sum((0, 1)) - const.astype(np.float64) ** 2
-        out[:, freq - 1] = energy / np.maximum(total, 1e-30)
+        out[:, freq - 1] = (block**2).sum((0, 1)) / np.maximum(total, 1e-300)
     out[total <= 1e-12 * max(float(total.max()), 1e-30)] = 0.0  # dead neurons explain nothing
     return out, total
 

@@ -199,11 +199,9 @@ def interference(analysis: dict, a: int | None = None, b: int | None = None) -> 
 def wave_values(analysis: dict, a: int, b: int) -> tuple[dict, list]:
     """Waves α_k cos(w_k(x − c)) over the classes (group order) for the pair (a, b)."""
     fit, inter = analysis["logit_fit"], analysis["interference"]
-    tokens = inter["classes"]
     n = analysis["group_order"]
-    coord = {t: i for i, t in enumerate(tokens)}
-    sign = -1 if analysis["task"] in ("sub", "div") else 1
-    x = coord[a] + sign * coord[b]
+    coord = {t: i for i, t in enumerate(inter["tokens"])}
+    x = coord[a] + inter["sign"] * coord[b]
     waves = {str(k): [al * math.cos(2 * math.pi * k * (x - c) / n) for c in range(n)]
              for k, al in zip(fit["freqs"], fit["alpha"])}
     total = [sum(w[c] for w in waves.values()) for c in range(n)]
@@ -214,4 +212,43 @@ def _empty(text: str) -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(text=text, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     fig.update_layout(**{**LAYOUT, "height": 200})
+    return fig
+
+
+def correct_logits(analysis: dict) -> go.Figure:
+    """The correct-answer logit over (x, δ) in the discovered coordinates: a clock's rows are
+    flat (it ignores δ = f(a) − s·f(b)); a pizza's vary along δ."""
+    m = analysis.get("correct_logits")
+    if not m:
+        return _empty("no correct-logit matrix in analysis.json")
+    fig = go.Figure(go.Heatmap(z=m, colorscale="Viridis", colorbar=dict(title="logit")))
+    fig.update_layout(**LAYOUT, title="Correct-answer logit over (x, δ)",
+                      xaxis_title="δ = f(a) − s·f(b) (coordinate)",
+                      yaxis_title="x = f(a) + s·f(b) (coordinate)")
+    return fig
+
+
+def families(analysis: dict) -> go.Figure:
+    """Each program family's logit FVE and held-out agreement with the network."""
+    fam = analysis.get("families") or {}
+    names = list(fam)
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=names, y=[fam[n]["logit_fve"] for n in names], name="logit FVE"))
+    fig.add_trace(go.Bar(x=names, y=[fam[n]["agreement"] for n in names],
+                         name="held-out agreement"))
+    fig.update_layout(**LAYOUT, barmode="group", title=f"Program families: the network runs "
+                      f"{analysis.get('algorithm', 'unknown')}", yaxis_range=[0, 1.05])
+    return fig
+
+
+def diagnostics(points: list[dict], phases: dict | None = None) -> go.Figure:
+    """Gradient symmetricity and distance irrelevance at every checkpoint."""
+    fig = go.Figure()
+    x = _x([p["epoch"] for p in points])
+    for key, name in (("gradient_symmetricity", "gradient symmetricity"),
+                      ("distance_irrelevance", "distance irrelevance")):
+        fig.add_trace(go.Scatter(x=x, y=[p.get(key) for p in points], name=name, mode="lines"))
+    _shade_phases(fig, phases)
+    fig.update_layout(**LAYOUT, title="Clock or pizza over training", xaxis_type="log",
+                      xaxis_title="epoch (log)", yaxis_range=[-0.1, 1.1])
     return fig

@@ -31,10 +31,10 @@ pre{background:#1f2933;color:#e4e7eb;padding:14px;border-radius:8px;overflow:aut
 INTERFERENCE_JS = """
 (function(){
   const d = JSON.parse(document.getElementById('wave-data').textContent);
-  const coord = {}; d.classes.forEach((t, i) => coord[t] = i);
+  const coord = {}; d.tokens.forEach((t, i) => coord[t] = i);
   function draw(){
     const a = parseInt(document.getElementById('wave-a').value), b = parseInt(document.getElementById('wave-b').value);
-    if (!(a in coord) || !(b in coord)) { document.getElementById('wave-msg').textContent = 'a and b must be tokens in ' + d.classes.length + ' classes (0..' + (d.p - 1) + ', nonzero for mul/div)'; return; }
+    if (!(a in coord) || !(b in coord)) { document.getElementById('wave-msg').textContent = 'a and b must be tokens with a coordinate (' + d.tokens.length + ' of 0..' + (d.p - 1) + ')'; return; }
     document.getElementById('wave-msg').textContent = '';
     const x = coord[a] + d.sign * coord[b];
     const traces = []; const total = new Array(d.n).fill(0);
@@ -79,7 +79,8 @@ class ReportContext:
 
 def _cards(ctx: ReportContext) -> str:
     a, s = ctx.analysis, ctx.summary
-    items = [("task", f"{a['task']} mod {a['p']}"), ("memorized at", s.get("memorized_epoch")),
+    items = [("task", f"{a['task']} mod {a['p']}"), ("algorithm", a.get("algorithm")),
+             ("memorized at", s.get("memorized_epoch")),
              ("grokked at", s.get("grokked_epoch")), ("key frequencies", a["key_frequencies"]),
              ("neurons explained", f"{a['neuron_fraction_explained']:.0%}"),
              ("logit FVE", f"{a['logit_fve']:.3f}")]
@@ -121,7 +122,10 @@ def render(ctx: ReportContext, plotly_js: str) -> str:
     if a.get("progress"):
         figs.append(("fig-progress", figures.progress(a["progress"], phases,
                                                       (ctx.program or {}).get("curve"))))
-    figs += [("fig-spectrum", figures.spectrum(a)), ("fig-circles", figures.circles(a)),
+        figs.append(("fig-diagnostics", figures.diagnostics(a["progress"], phases)))
+    figs += [("fig-families", figures.families(a)),
+             ("fig-correct", figures.correct_logits(a)),
+             ("fig-spectrum", figures.spectrum(a)), ("fig-circles", figures.circles(a)),
              ("fig-neurons", figures.neurons(a)), ("fig-interference", figures.interference(a))]
     divs, scripts = {}, []
     for fig_id, fig in figs:
@@ -130,8 +134,8 @@ def render(ctx: ReportContext, plotly_js: str) -> str:
         scripts.append(script)
     inter = a["interference"]
     wave_data = json.dumps({"freqs": a["logit_fit"]["freqs"], "alpha": a["logit_fit"]["alpha"],
-                            "classes": inter["classes"], "n": a["group_order"], "p": a["p"],
-                            "sign": -1 if a["task"] in ("sub", "div") else 1})
+                            "classes": inter["classes"], "tokens": inter["tokens"],
+                            "n": a["group_order"], "p": a["p"], "sign": inter["sign"]})
     ph = phases or {}
     sections = [
         _section("Training", f"Memorization ends at epoch {ph.get('memorization_end')}, circuit "
@@ -143,6 +147,21 @@ def render(ctx: ReportContext, plotly_js: str) -> str:
             "Progress measures", "Structure in the weights moves with held-out performance: "
             f"Spearman(restricted loss, test loss) = {_fmt(a.get('structure_test_loss_spearman'), 3)} "
             "from the end of memorization.", divs["fig-progress"]))
+    fam = a.get("families") or {}
+    cmp = a.get("family_comparison") or {}
+    sections.append(_section(
+        "Which program?", f"The network runs: {a.get('algorithm')}. Coordinates read from the "
+        f"weights: input map {a['input_map'].get('kind')}, output map "
+        f"{a['output_map'].get('kind')}, x = f(a) {'+' if a.get('sign', 1) > 0 else '−'} f(b) mod "
+        f"{a['group_order']}. Distance dependence {_fmt(cmp.get('distance_dependence'), 3)}, "
+        f"gradient symmetricity {_fmt(a.get('gradient_symmetricity'), 3)}, distance irrelevance "
+        f"{_fmt(a.get('distance_irrelevance'), 3)}. Rule: {cmp.get('rule', '')}.",
+        divs["fig-families"]
+        + _table(["family", "logit FVE", "held-out KL", "accuracy", "held-out agreement",
+                  "constants"],
+                 [[n, _fmt(f["logit_fve"]), _fmt(f["heldout_kl"]), _fmt(f["accuracy"]),
+                   _fmt(f["agreement"]), f["description_length"]] for n, f in fam.items()])
+        + divs["fig-correct"] + divs.get("fig-diagnostics", "")))
     sections += [
         _section("Key frequencies", f"Views: embed {a['keys']['views']['embed']}, neurons "
                  f"{a['keys']['views']['neurons']}, unembed {a['keys']['views']['unembed']}. "
@@ -151,8 +170,8 @@ def render(ctx: ReportContext, plotly_js: str) -> str:
                  "watch the circle form from noise.", divs["fig-circles"]),
         _section("Neurons", "Each neuron's activation over all pairs, in Fourier terms.",
                  divs["fig-neurons"]),
-        _section("Interference", "logit(c) = Σ_k α_k cos(w_k(a+b−c)): the waves line up only at "
-                 "the answer.", '<div class="controls">a<input id="wave-a" type="number" value="'
+        _section("Interference", "logit(c) = Σ_k α_k cos(w_k(x−c)), x = f(a) ± f(b) in the "
+                 "discovered coordinates: the waves line up only at the answer.", '<div class="controls">a<input id="wave-a" type="number" value="'
                  f'{esc(inter["a"])}">b<input id="wave-b" type="number" value="{esc(inter["b"])}">'
                  '<span id="wave-msg"></span></div>' + divs["fig-interference"]
                  + _json_script("wave-data", wave_data)),
