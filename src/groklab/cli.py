@@ -199,8 +199,10 @@ def format_families(comparison) -> list[str]:
         lines.append(f"  {name:7s} {num(s.logit_fve, '9.3f')} {num(s.heldout_kl, '11.3g')} "
                      f"{num(s.accuracy, '8.2%')} {num(s.agreement, '9.2%')} "
                      f"{s.description_length:9d}")
-    lines.append(f"  distance dependence {comparison.distance_dependence:.3f}; rule: "
-                 f"{comparison.rule}")
+    gs = comparison.gradient_symmetricity
+    lines.append(f"  pizza signals: distance dependence {comparison.distance_dependence:.3f}, "
+                 f"gradient symmetricity {'-' if gs is None else format(gs, '.3f')}, distance "
+                 f"irrelevance {comparison.distance_irrelevance:.3f}; rule: {comparison.rule}")
     return lines
 
 

@@ -143,8 +143,8 @@ def _analyze(model: HookedModel, data: Dataset, source: dict,
     if test_acc < keyfreq.SUFFICIENT_ACC:
         notes.insert(0, f"not grokked: held-out accuracy {test_acc:.2%}; key-frequency claims "
                         "describe structure, not a working algorithm")
-    families = compare(frame)
     diag = diagnose(model, frame)
+    families = compare(frame, symmetricity=diag.gradient_symmetricity)
     result = AnalysisResult(
         SCHEMA_VERSION, source, data.task.name, c.p, c.n, c.generator, dataclasses.asdict(model.cfg),
         acc, loss, test_acc, freqs, keyfreq.RULE, keys,

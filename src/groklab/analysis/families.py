@@ -17,9 +17,14 @@ distribution (temperature fitted on the training pairs), accuracy on all pairs, 
 network on held-out pairs, description length (numbers a reader must know: map table entries,
 (k, A, φ) per frequency, profile entries, exception or lookup entries).
 
-The rule (RULE) picks the algorithm; `distance_dependence` = 1 − FVE(clock)/FVE(pizza, free) is the
-share of the waves' explained variance that depends on δ (0 for an ideal clock, 0.19 for an ideal
-pizza; measured: trained clocks 0.002-0.006, a trained pizza 0.09).
+The rule (RULE) picks the algorithm. Clock and pizza give the same answers, so when both explain
+the network the choice rests on three signals of the pizza, a vote of at least two (both, when the
+gradient symmetricity is not available, as for bare logits):
+- distance dependence = (FVE(pizza, free) − FVE(clock)) / (1 − FVE(clock)): the share of what the
+  clock leaves unexplained that a δ-dependent magnitude explains (ideal clock 0, ideal pizza 1;
+  measured: trained clocks 0.04 and 0.14, trained pizzas 0.25-0.58) >= PIZZA_DEPENDENCE;
+- gradient symmetricity >= PIZZA_SYMMETRICITY (Zhong et al.: pizzas ≈ 0.99, clocks 0.3-0.6);
+- distance irrelevance <= PIZZA_IRRELEVANCE (Zhong et al.'s medians: pizza 0.25, clock 0.79).
 
 Glossary: N (circle), K (frequencies), C (classes with a coordinate), rows (token pairs).
 """
@@ -30,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from groklab.analysis.diagnostics import distance_irrelevance
 from groklab.analysis.frame import Frame
 from groklab.analysis.keyfreq import energy_view
 
@@ -37,13 +43,18 @@ FAMILIES = ("clock", "pizza", "lookup")
 ALGORITHMS = ("clock", "pizza", "lookup", "unknown")
 EXPLAIN_AGREEMENT = 0.90
 EXPLAIN_FVE_SHARE = 0.5
-PIZZA_DEPENDENCE = 0.05
+PIZZA_DEPENDENCE = 0.2
+PIZZA_SYMMETRICITY = 0.9
+PIZZA_IRRELEVANCE = 0.5
 PROFILE_TIE = 0.02
 LOOKUP_TRAIN_ACC = 0.99
 LOOKUP_MAX_TEST_ACC = 0.5
 RULE = (f"clock or pizza explains the network when its held-out agreement is >= "
         f"{EXPLAIN_AGREEMENT:.0%} and its logit FVE >= {EXPLAIN_FVE_SHARE} x the best family's; "
-        f"if both do, pizza when the distance dependence is >= {PIZZA_DEPENDENCE}, else clock; if "
+        f"if both do, pizza when at least two of: distance dependence >= {PIZZA_DEPENDENCE}, "
+        f"gradient symmetricity >= {PIZZA_SYMMETRICITY}, distance irrelevance <= "
+        f"{PIZZA_IRRELEVANCE} (both of the last two signals when symmetricity is unknown), else "
+        "clock; if "
         f"neither does, lookup when the network is >= {LOOKUP_TRAIN_ACC:.0%} accurate on the "
         f"training pairs and <= {LOOKUP_MAX_TEST_ACC:.0%} on held-out pairs; else unknown")
 
@@ -103,6 +114,9 @@ class FamilyComparison:
     scores: dict[str, FamilyScore]
     distance_dependence: float
     pizza_profiles: dict[str, float]  # logit FVE of each pizza profile
+    distance_irrelevance: float
+    gradient_symmetricity: float | None
+    pizza_votes: dict[str, bool]
     network_train_accuracy: float
     network_test_accuracy: float
     rule: str = RULE
@@ -298,9 +312,12 @@ def lookup_score(frame: Frame, c: Cells, with_kl: bool = True) -> FamilyScore:
                   int((frame.valid & frame.train).sum()))
 
 
-def compare(frame: Frame, with_kl: bool = True) -> FamilyComparison:
+def compare(frame: Frame, with_kl: bool = True, symmetricity: float | None = None
+            ) -> FamilyComparison:
     """Fit every family on `frame`, score them, and apply RULE (`with_kl`: also the held-out KL,
-    which needs a temperature fit per family)."""
+    which needs a temperature fit per family; `symmetricity`: the model's gradient symmetricity,
+    from analysis.diagnostics, when a model is at hand)."""
+
     c = cells(frame)
     spectrum = wave_spectrum(c)
     freqs = energy_view(spectrum) if len(spectrum) and spectrum.max() > 0 else []
@@ -320,25 +337,32 @@ def compare(frame: Frame, with_kl: bool = True) -> FamilyComparison:
                               heldout_kl(frame, lambda r, w=waves: wave_logits(frame, w, r))
                               if k and with_kl else None, base + 3 * k + extra)
     scores["lookup"] = lookup_score(frame, c, with_kl)
-    dependence = 1 - fves["clock"] / fves["free"] if fves["free"] > 1e-12 else 0.0
+    unexplained = 1 - fves["clock"]
+    dependence = (fves["free"] - fves["clock"]) / unexplained if unexplained > 1e-12 else 0.0
+    irrelevance = distance_irrelevance(frame)
+    votes = {"distance_dependence": dependence >= PIZZA_DEPENDENCE,
+             "distance_irrelevance": bool(irrelevance <= PIZZA_IRRELEVANCE)}
+    if symmetricity is not None:
+        votes["gradient_symmetricity"] = symmetricity >= PIZZA_SYMMETRICITY
     net = frame.network_answer
     tr, te = frame.valid & frame.train, frame.test
     net_train = float((net[tr] == frame.labels[tr]).mean()) if tr.any() else 0.0
     net_test = float((net[te] == frame.labels[te]).mean()) if te.any() else 0.0
-    algorithm = choose(scores, max(0.0, dependence), net_train, net_test)
-    return FamilyComparison(algorithm, list(freqs), clock, pizza, scores, max(0.0, dependence),
-                            fves, net_train, net_test, exceptions=exceptions)
+    algorithm = choose(scores, sum(votes.values()) >= 2, net_train, net_test)
+    return FamilyComparison(algorithm, list(freqs), clock, pizza, scores,
+                            float(min(max(dependence, 0.0), 1.0)), fves, irrelevance, symmetricity,
+                            votes, net_train, net_test, exceptions=exceptions)
 
 
-def choose(scores: dict[str, FamilyScore], dependence: float, net_train: float,
+def choose(scores: dict[str, FamilyScore], pizza_signals: bool, net_train: float,
            net_test: float) -> str:
-    """RULE."""
+    """RULE (`pizza_signals`: the vote of the pizza signals passed)."""
     best = max(s.logit_fve for s in scores.values())
     explains = [f for f in ("clock", "pizza")
                 if scores[f].agreement >= EXPLAIN_AGREEMENT
                 and scores[f].logit_fve >= EXPLAIN_FVE_SHARE * best and scores[f].logit_fve > 0]
     if len(explains) == 2:
-        return "pizza" if dependence >= PIZZA_DEPENDENCE else "clock"
+        return "pizza" if pizza_signals else "clock"
     if explains:
         return explains[0]
     if net_train >= LOOKUP_TRAIN_ACC and net_test <= LOOKUP_MAX_TEST_ACC:

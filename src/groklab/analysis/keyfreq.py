@@ -11,14 +11,20 @@ not the median, keeps the floor at noise for models that use many frequencies (M
 the floor is at least 1e-6 × the largest energy, so float rounding in an exact model is not signal.
 
 Rule: the reported set is the frequencies in at least two of the three views. It is then checked
-functionally on the grid logits: sufficient when the restricted accuracy is >= 99% (asked only when
-the model itself is >= 99% accurate; if it is not sufficient, frequencies from the union of the views
-are added greedily, best restricted loss first, until it is), and each member necessary when dropping
-it raises the restricted loss.
+functionally on the grid logits:
+- sufficient (asked only when the model itself is >= 99% accurate) when the restricted accuracy is
+  >= 99% and the restricted loss is <= SUFFICIENT_LOSS_RATIO x the full model's loss (the paper's
+  criterion compares losses; argmax accuracy alone is lenient); if it is not, frequencies from the
+  union of the views are added greedily, best restricted loss first, until it is;
+- each member necessary when dropping it raises the restricted loss by more than
+  NECESSITY_NOISE x the largest change that dropping a random non-key frequency (added to the set)
+  makes (NOISE_DRAWS seeded draws): noise cannot produce that margin. Unnecessary members are
+  pruned from a sufficient set, one at a time, least necessary first, while it stays sufficient.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,11 +37,17 @@ RATIO = 25.0
 FLOOR_PERCENTILE = 25
 MIN_CLUSTER_SHARE = 0.02
 SUFFICIENT_ACC = 0.99
+SUFFICIENT_LOSS_RATIO = 10.0
+NECESSITY_NOISE = 3.0
+NOISE_DRAWS = 8
 RULE = (f"key = in >= 2 of 3 views (embed and unembed: energy >= {RATIO:g} x the 25th-percentile "
         "energy; neurons: "
         f"cluster of >= max(2, {MIN_CLUSTER_SHARE:.0%} of d_mlp) neurons with FVE > 0.85); if the "
-        f"model is >= {SUFFICIENT_ACC:.0%} accurate and the set is not sufficient, add from the "
-        "union of the views greedily until it is")
+        f"model is >= {SUFFICIENT_ACC:.0%} accurate and the set is not sufficient (restricted "
+        f"accuracy >= {SUFFICIENT_ACC:.0%} and restricted loss <= {SUFFICIENT_LOSS_RATIO:g} x the "
+        "full loss), add from the union of the views greedily until it is; necessary: dropping "
+        f"it raises the restricted loss by > {NECESSITY_NOISE:g} x the largest change from "
+        "dropping a random non-key frequency; unnecessary members of a sufficient set are pruned")
 
 
 def energy_view(energy: np.ndarray, ratio: float = RATIO) -> list[int]:
@@ -75,12 +87,26 @@ class KeyFrequencies:
     voted: list[int]  # before the sufficiency repair
     sufficient: bool | None  # None when the model itself is not >= 99% accurate
     restricted_acc: float
-    necessary: dict[int, bool]  # dropping k raises the restricted loss
+    necessary: dict[int, bool]  # dropping k raises the restricted loss beyond the noise margin
     drop_loss_delta: dict[int, float]  # restricted loss without k minus with all
+    noise_margin: float = 0.0  # NECESSITY_NOISE x the largest random non-key drop change
+    pruned: list[int] = dataclasses.field(default_factory=list)
 
 
 def _restricted_scores(probe, logits: np.ndarray, freqs) -> tuple[float, float]:
     return probe.grid_scores(restricted(logits, probe.coords, freqs))
+
+
+def noise_margin(probe, logits: np.ndarray, freqs: list[int], loss: float) -> float:
+    """NECESSITY_NOISE x the largest |change| in restricted loss from dropping a random non-key
+    frequency j out of freqs + [j] (seeded draws)."""
+    others = [k for k in probe.coords.freqs.tolist() if k not in freqs]
+    if not others:
+        return 0.0
+    rng = np.random.Generator(np.random.PCG64(len(freqs)))
+    draws = rng.choice(others, size=min(NOISE_DRAWS, len(others)), replace=False)
+    changes = [abs(loss - _restricted_scores(probe, logits, freqs + [int(j)])[0]) for j in draws]
+    return NECESSITY_NOISE * max(changes)
 
 
 def choose(probe, logits: np.ndarray, views: dict[str, list[int]], model_acc: float
@@ -89,20 +115,37 @@ def choose(probe, logits: np.ndarray, views: dict[str, list[int]], model_acc: fl
     voted = vote(views)
     freqs = list(voted)
     union = sorted(set().union(*map(set, views.values())))
+    full_loss, _ = probe.grid_scores(logits)
     loss, acc = _restricted_scores(probe, logits, freqs)
+
+    def enough(loss: float, acc: float) -> bool:
+        return acc >= SUFFICIENT_ACC and loss <= SUFFICIENT_LOSS_RATIO * max(full_loss, 1e-12)
+
     sufficient = None
     if model_acc >= SUFFICIENT_ACC:
-        while acc < SUFFICIENT_ACC and (extra := [k for k in union if k not in freqs]):
+        while not enough(loss, acc) and (extra := [k for k in union if k not in freqs]):
             trials = {k: _restricted_scores(probe, logits, freqs + [k]) for k in extra}
             best = min(trials, key=lambda k: trials[k][0])
             freqs = sorted(freqs + [best])
             loss, acc = trials[best]
-        sufficient = acc >= SUFFICIENT_ACC
-    deltas = {k: _restricted_scores(probe, logits, [f for f in freqs if f != k])[0] - loss
-              for k in freqs}
+        sufficient = enough(loss, acc)
+    margin = noise_margin(probe, logits, freqs, loss) if freqs else 0.0
+    pruned: list[int] = []
+    while True:
+        deltas = {k: _restricted_scores(probe, logits, [f for f in freqs if f != k])[0] - loss
+                  for k in freqs}
+        weakest = min(deltas, key=deltas.get) if deltas else None
+        if not sufficient or weakest is None or deltas[weakest] > margin or len(freqs) == 1:
+            break
+        trial = [f for f in freqs if f != weakest]
+        t_loss, t_acc = _restricted_scores(probe, logits, trial)
+        if not enough(t_loss, t_acc):
+            break
+        freqs, loss, acc = trial, t_loss, t_acc
+        pruned.append(weakest)
     sets = [set(v) for v in views.values()]
     union_all, inter = set().union(*sets), set.intersection(*sets) if sets else set()
     agreement = len(inter) / len(union_all) if union_all else 1.0
     return KeyFrequencies(freqs, views, agreement, voted, sufficient, acc,
-                          {k: d > 0 for k, d in deltas.items()},
-                          {k: round(d, 6) for k, d in deltas.items()})
+                          {k: d > margin for k, d in deltas.items()},
+                          {k: round(d, 6) for k, d in deltas.items()}, round(margin, 9), pruned)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from groklab.analysis.diagnostics import gradient_symmetricity
 from groklab.analysis.families import FamilyComparison, Waves, compare
 from groklab.analysis.frame import Frame, build_frame
 from groklab.models import HookedModel
@@ -79,5 +80,5 @@ def program_of(frame: Frame, comparison: FamilyComparison, temperature: bool = T
 def extract(model: HookedModel, data: Dataset) -> tuple[Program, FamilyComparison, Frame]:
     """The program of `model`, with the family comparison and the frame it rests on."""
     frame = build_frame(model, data)
-    comparison = compare(frame)
+    comparison = compare(frame, symmetricity=gradient_symmetricity(model, frame.p))
     return program_of(frame, comparison), comparison, frame

@@ -13,6 +13,7 @@ from typing import Callable
 import torch
 
 from groklab.analysis.analyze import _clean, load_run_model
+from groklab.analysis.diagnostics import gradient_symmetricity
 from groklab.analysis.families import FamilyComparison, compare
 from groklab.analysis.frame import Frame, build_frame
 from groklab.errors import GroklabError
@@ -90,7 +91,7 @@ def _header(source: dict, check: Verification, program: Program) -> dict:
 def extract_model(model: HookedModel, data: Dataset, source: dict) -> ExtractResult:
     model.eval()
     frame = build_frame(model, data)
-    comparison = compare(frame)
+    comparison = compare(frame, symmetricity=gradient_symmetricity(model, frame.p))
     program = program_of(frame, comparison)
     check = verify(program, frame)
     return ExtractResult(source, program, check, comparison, frame.to_dict(),
@@ -106,7 +107,8 @@ def curve(store: RunStore, model: HookedModel, data: Dataset, final: Frame,
     for i, epoch in enumerate(epochs):
         load_weights(model, store.load_checkpoint(epoch), str(store.checkpoint_path(epoch)))
         frame = build_frame(model, data, final.maps, (final.sign, 1))
-        comparison = compare(frame, with_kl=False)
+        comparison = compare(frame, with_kl=False,
+                             symmetricity=gradient_symmetricity(model, frame.p))
         program = program_of(frame, comparison, temperature=False)
         check = verify(program, frame)
         points.append(CurvePoint(epoch, program.algorithm, list(program.freqs),
