@@ -9,12 +9,13 @@ overlap, and every frequency then carries a little of the others):
 - identity      f(t) = t,            N = p
 - discrete_log  f(t) = log_g t,      N = p - 1, p prime, g the smallest generator (token 0: none)
 - square        f(t) = t^2 mod p,    N = p (two tokens share each nonzero coordinate)
-- table         f read off the cleanest circle of R: the angle of each token in a plane, found
-                inside R's top singular subspace, where every token has the same radius, when those angles sit on the lattice 2*pi*j/p.
+- table         f decoded from the circle planes of R (planes inside R's top singular subspace
+                where every token has the same radius): each plane j puts token t at angle
+                2πk_j f(t)/p + φ_j, and f(t) is read from all planes at once (`decode_table`).
 
-The best closed form is taken when its share is >= MAP_MIN_SHARE; otherwise the table when its
-circle is clean (radius CV <= TABLE_MAX_RADIUS_CV, lattice fit >= TABLE_MIN_LATTICE); otherwise no
-map fits and the identity is used, marked `structured: false`.
+The best closed form is taken when its share is >= MAP_MIN_SHARE; otherwise the table when it
+decodes to a bijection that the planes fit (>= TABLE_MIN_FIT); otherwise no map fits and the
+identity is used, marked `structured: false`.
 
 A discrete-log frequency k is reported for the smallest generator g: with another generator
 g' = g^u the same wave has frequency k*u^-1 mod N, so fixing g makes k canonical. A table's
@@ -44,14 +45,15 @@ TABLE_COMBINATIONS = 4  # random combinations of the second-order null space
 TABLE_RANDOM_STARTS = 12  # random starting planes of the descent
 TABLE_STEPS = 200
 TABLE_SV_SHARE = 0.2  # ... of those with singular value >= this share of the largest
-TABLE_MIN_LATTICE = 0.5  # angle noise of 1/p of a turn already costs ~half of a perfect fit
+TABLE_MIN_FIT = 0.8  # |mean exp(i(θ − 2πk x/p − φ))| of a plane against decoded coordinates
+TABLE_MAX_PLANES = 12  # planes decoded together (the cleanest)
 TABLE_MAX_RADIUS_CV = 0.25
 MAP_RULE = (f"the closed-form map (identity, discrete_log, square) whose stand-out frequencies hold "
             f">= {MAP_MIN_SHARE:.0%} of the centred energy, the largest share winning (within "
             f"{SHARE_TIE} of it, the fewest frequencies); else a table "
-            f"read from the cleanest circle plane of the top singular vectors when its angles fit "
-            f"the p-lattice "
-            f"(>= {TABLE_MIN_LATTICE}) on a circle (radius CV <= {TABLE_MAX_RADIUS_CV}); "
+            f"decoded from the circle planes (radius CV <= {TABLE_MAX_RADIUS_CV}) inside the top "
+            f"singular subspace when they fit the decoded coordinates (>= {TABLE_MIN_FIT}) and "
+            "those are a bijection; "
             "else none (identity, unstructured)")
 
 
@@ -213,28 +215,63 @@ def circle_planes(rows: np.ndarray) -> Iterator[np.ndarray]:
             yield _round_plane(y, v)
 
 
+def _relation(units: np.ndarray, x: np.ndarray, p: int) -> tuple[int, float, float]:
+    """The frequency k, phase φ and fit R (1: exact) of u_t ≈ exp(i(2πk·x_t/p + φ)). units [p]"""
+    ks = np.arange(1, p)
+    fits = (units[None, :] * np.exp(-2j * np.pi * np.outer(ks, x) / p)).mean(1)  # [p-1]
+    best = int(np.argmax(np.abs(fits)))
+    return int(ks[best]), float(np.angle(fits[best])), float(np.abs(fits[best]))
+
+
+def decode_table(units: list[np.ndarray], p: int) -> tuple[np.ndarray | None, float]:
+    """Token coordinates from several circle planes at once, as the network reads them: each plane
+    j puts token t at angle 2πk_j·x_t/p + φ_j; x_t maximizes Σ_j cos(θ_j(t) − 2πk_j x/p − φ_j).
+    A rough start comes from the first plane's angles (k = 1 defines the coordinates); the (k_j,
+    φ_j) are fitted, the tokens decoded, and both refined once. Returns (coords or None when they
+    are not a bijection or the planes do not fit, the mean fit of the planes used)."""
+    x = np.round(np.angle(units[0]) * p / (2 * np.pi)).astype(np.int64) % p
+    cand = np.exp(2j * np.pi * np.arange(p) / p)  # [p] unit angle of each candidate x (k = 1)
+    fit = 0.0
+    for _ in range(2):
+        rel = [_relation(u, x, p) for u in units]
+        used = [(u, k, phi, r) for u, (k, phi, r) in zip(units, rel) if r >= TABLE_MIN_FIT]
+        if not used:
+            return None, max((r for _, _, r in rel), default=0.0)
+        score = sum(np.real(u[:, None] * np.conj(cand[None, :] ** k * np.exp(1j * phi)))
+                    for u, k, phi, _ in used)  # [token, x]
+        x = score.argmax(1)
+        fit = float(np.mean([r for *_, r in used]))
+    rel = [_relation(u, x, p)[2] for u, *_ in used]
+    fit = float(np.mean(rel))
+    ok = len(set(x.tolist())) == p and fit >= TABLE_MIN_FIT
+    return (x if ok else None), fit
+
+
 def circle_table(rows: np.ndarray) -> tuple[CoordMap | None, float]:
-    """The table map read from the cleanest circle plane of rows [p, d]: (map or None, the best
-    lattice fit found)."""
+    """The table map read from the circle planes of rows [p, d]: (map or None, the fit of the
+    planes to the decoded coordinates)."""
     p = rows.shape[0]
-    best: tuple[CoordMap | None, float] = (None, 0.0)
+    units: list[tuple[float, np.ndarray]] = []  # (radius CV, unit complex per token)
+    best = 0.0
     for plane in circle_planes(rows):
         z = plane[:, 0] + 1j * plane[:, 1]
+        z = z - z.mean()
         radius = np.abs(z)
         cv = float(radius.std() / max(radius.mean(), 1e-300))
-        theta = np.angle(z)
-        lattice_z = np.exp(1j * p * theta).mean()
-        lattice = float(np.abs(lattice_z))
-        if lattice <= best[1] or cv > TABLE_MAX_RADIUS_CV:
+        if cv > TABLE_MAX_RADIUS_CV:
             continue
-        offset = np.angle(lattice_z) / p
-        coord = np.round((theta - offset) * p / (2 * np.pi)).astype(np.int64) % p
-        ok = lattice >= TABLE_MIN_LATTICE and len(set(coord.tolist())) == p
-        best = (CoordMap("table", p, tuple(int(v) for v in coord), None, lattice) if ok else None,
-                lattice)
-        if ok:
-            break
-    return best
+        units.append((cv, z / np.maximum(radius, 1e-300)))
+        units.sort(key=lambda cu: cu[0])
+        planes = [u for _, u in units[:TABLE_MAX_PLANES]]
+        new = next(i for i, (_, u) in enumerate(units) if u is planes[-1]) \
+            if len(units) <= TABLE_MAX_PLANES else None
+        refs = range(len(planes)) if new is None else [new] + list(range(len(planes)))
+        for ref in dict.fromkeys(refs):  # each plane in turn defines the coordinates
+            coords, fit = decode_table([planes[ref]] + planes[:ref] + planes[ref + 1:], p)
+            best = max(best, fit)
+            if coords is not None:
+                return CoordMap("table", p, tuple(int(v) for v in coords), None, fit), fit
+    return None, best
 
 
 def discover_map(rows: np.ndarray) -> CoordMap:
@@ -248,8 +285,8 @@ def discover_map(rows: np.ndarray) -> CoordMap:
     share, _, best = min((x for x in scored if x[0] >= top - SHARE_TIE), key=lambda x: x[1])
     if share >= MAP_MIN_SHARE:
         return CoordMap(best.kind, best.n, best.coord, best.generator, share, True, candidates)
-    table, lattice = circle_table(rows)
-    candidates["table"] = lattice
+    table, fit = circle_table(rows)
+    candidates["table"] = fit
     if table is not None:
         return CoordMap("table", p, table.coord, None, stand_out(rows, table)[0], True,
                         candidates)
