@@ -164,6 +164,10 @@ def format_analysis(r) -> str:
         lines.append(f"Spearman(restricted loss, test loss): {r.structure_test_loss_spearman:.3f} "
                      f"from the end of memorization, {r.structure_test_loss_spearman_all:.3f} over "
                      f"all {len(r.progress)} checkpoints; emergence {r.emergence}")
+        ld = r.lead or {}
+        lines.append(f"lead: restricted loss <= {ld.get('threshold')} at epoch "
+                     f"{ld.get('restricted_epoch')}, test loss at {ld.get('test_epoch')} "
+                     f"(structure leads by {ld.get('lead_epochs')} epochs)")
     lines.append(f"{'ablation':18s} {'loss':>9s} {'acc':>7s} {'test acc':>8s}")
     lines += [f"{a.name:18s} {a.loss:9.4g} {a.acc:7.4f} {a.test_acc:8.4f}" for a in r.ablations]
     lines += [f"note: {n}" for n in r.notes]

@@ -31,7 +31,7 @@ from groklab.analysis.grokking import Phases, phases
 from groklab.analysis.logits import LogitFit, excluded, fit_logits, interference, restricted
 from groklab.analysis.neurons import NeuronClusters
 from groklab.analysis.probe import Probe
-from groklab.analysis.progress import ProgressPoint, emergence, scan, snapshot, spearman
+from groklab.analysis.progress import ProgressPoint, emergence, lead, scan, snapshot, spearman
 from groklab.config import TaskConfig
 from groklab.errors import GroklabError
 from groklab.models import HookedModel, build_model
@@ -90,6 +90,7 @@ class AnalysisResult:
     structure_test_loss_spearman: float | None = None  # checkpoints from the end of memorization
     structure_test_loss_spearman_all: float | None = None  # every checkpoint
     emergence: dict | None = None
+    lead: dict | None = None  # progress.lead: restricted loss vs test loss crossing LEAD_LOSS
     circle_frames: list[dict] | None = None  # {epoch, circles: [Circle]} over <= 40 checkpoints
 
     def to_dict(self) -> dict:
@@ -229,6 +230,7 @@ def analyze_run(path: str | Path, checkpoint: int | None = None, with_progress: 
         result.structure_test_loss_spearman = spearman([p.restricted_loss for p in late],
                                                        [p.loss_test for p in late])
         result.emergence = emergence(points, result.key_frequencies)
+        result.lead = lead(points)
         result.circle_frames = circle_frames(model, probe.coords, epochs, load,
                                              result.key_frequencies)
         load(epoch)

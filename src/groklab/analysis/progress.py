@@ -129,3 +129,19 @@ def emergence(points: list[ProgressPoint], freqs: list[int]) -> dict[int, int | 
             epoch = p.epoch
         out[k] = epoch
     return out
+
+
+LEAD_LOSS = 0.1  # nats: a loss this low means the answers are right with confidence
+
+
+def lead(points: list[ProgressPoint], threshold: float = LEAD_LOSS) -> dict:
+    """When structure forms vs when held-out performance follows: the first checkpoint epoch at
+    which the restricted loss (the key-frequency circuit alone, all pairs) is <= threshold, the
+    first at which the test loss is, and the difference (positive: the structure leads)."""
+    def first(values: list[float]) -> int | None:
+        return next((p.epoch for p, v in zip(points, values) if v <= threshold), None)
+
+    restricted = first([p.restricted_loss for p in points])
+    test = first([p.loss_test for p in points])
+    return {"threshold": threshold, "restricted_epoch": restricted, "test_epoch": test,
+            "lead_epochs": None if restricted is None or test is None else test - restricted}

@@ -6,11 +6,7 @@ grokked_epoch: the first epoch with test accuracy >= threshold (0.99).
 
 from __future__ import annotations
 
-THRESHOLD = 0.99
-
-
-def first_epoch(rows: list[dict], key: str, threshold: float = THRESHOLD) -> int | None:
-    return next((r["epoch"] for r in rows if r[key] >= threshold), None)
+from groklab.epochs import first_epoch
 
 
 def summarize(rows: list[dict], stopped: str, wall_s: float) -> dict:
