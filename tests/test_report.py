@@ -12,6 +12,8 @@ from groklab.analysis import analyze_run
 from groklab.synth import extract_run
 from groklab.train import run
 
+FIGURES = ("fig-curves", "fig-progress", "fig-diagnostics", "fig-families", "fig-correct",
+           "fig-spectrum", "fig-circles", "fig-neurons", "fig-interference")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--virtual-time-budget=15000"]
@@ -20,7 +22,7 @@ PROBE = """<script>window.__errors=[];window.addEventListener('error',function(e
 window.__errors.push(String(e.message));});</script>"""
 COLLECT = """<script>setTimeout(function(){var plots=[].slice.call(document.querySelectorAll('.plot'));
 var out={errors:window.__errors,plots:plots.map(function(el){var svg=el.querySelector('svg.main-svg');
-var r=el.getBoundingClientRect();return {id:el.id,svg:!!svg,traces:el.querySelectorAll('.trace').length,
+var r=el.getBoundingClientRect();return {id:el.id,svg:!!svg,traces:el.querySelectorAll('.trace, .hm').length,
 canvas:el.querySelectorAll('canvas').length,height:r.height};})};
 var pre=document.createElement('pre');pre.id='__result';pre.textContent=JSON.stringify(out);
 document.body.appendChild(pre);},3000);</script>"""
@@ -43,9 +45,9 @@ def test_report_is_self_contained_and_escaped(reported):
     assert html.count("<script>") >= 3 and "Plotly.newPlot" in html  # plotly.js inlined
     assert "small &lt;run&gt; &amp; &#x27;quotes&#x27;" in html
     assert "small <run>" not in html
-    for fig in ("fig-curves", "fig-progress", "fig-spectrum", "fig-circles", "fig-neurons",
-                "fig-interference"):
+    for fig in FIGURES:
         assert f'id="{fig}"' in html
+    assert "Which program?" in html and "The network runs: clock" in html
     assert "The extracted program" in html and "def answer(a, b)" in html
 
 
@@ -71,7 +73,7 @@ def test_report_renders_in_headless_chromium(reported, tmp_path):
     assert found, "the page did not finish rendering"
     result = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
     assert result["errors"] == []
-    assert len(result["plots"]) == 6
+    assert sorted(p["id"] for p in result["plots"]) == sorted(FIGURES)
     for plot in result["plots"]:
         assert plot["svg"] and (plot["traces"] > 0 or plot["canvas"] > 0), plot
         assert plot["height"] > 100, plot
