@@ -53,7 +53,7 @@ RULE = (f"clock or pizza explains the network when its held-out agreement is >= 
         f"{EXPLAIN_AGREEMENT:.0%} and its logit FVE >= {EXPLAIN_FVE_SHARE} x the best family's; "
         f"if both do, pizza when at least two of: distance dependence >= {PIZZA_DEPENDENCE}, "
         f"gradient symmetricity >= {PIZZA_SYMMETRICITY}, distance irrelevance <= "
-        f"{PIZZA_IRRELEVANCE} (both of the last two signals when symmetricity is unknown), else "
+        f"{PIZZA_IRRELEVANCE} (both of the other two when symmetricity is unknown), else "
         "clock; if "
         f"neither does, lookup when the network is >= {LOOKUP_TRAIN_ACC:.0%} accurate on the "
         f"training pairs and <= {LOOKUP_MAX_TEST_ACC:.0%} on held-out pairs; else unknown")
