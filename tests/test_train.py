@@ -35,7 +35,8 @@ def test_run_directory_layout_and_summary(tmp_path, tiny):
     assert "embed.W_E" in weights
     summary = store.read_summary()
     assert summary["epochs"] == 60 and "grokked_epoch" in summary and "memorized_epoch" in summary
-    assert not store.lock_path.exists()
+    with store.writer():  # the lock was released (its file may stay)
+        pass
 
 
 def test_checkpoint_schedule_is_dense_over_a_long_run():
@@ -89,19 +90,71 @@ def test_corrupt_checkpoint_is_named(tmp_path, tiny):
         store.load_checkpoint(60)
 
 
-def test_second_writer_is_refused_and_stale_lock_taken_over(tmp_path, tiny):
+_HOLD = """
+import sys, time
+from groklab.store import RunStore
+with RunStore(sys.argv[1]).writer():
+    print("held", flush=True)
+    time.sleep(30)
+"""
+
+
+def test_second_writer_is_refused_and_a_dead_holder_does_not_block(tmp_path, tiny):
     store = RunStore(tmp_path / "r")
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, str(store.path)],
+                              stdout=subprocess.PIPE, text=True)
     try:
-        store.path.mkdir()
-        store.lock_path.write_text(str(holder.pid))
-        with pytest.raises(GroklabError, match=f"pid {holder.pid}"):
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(GroklabError, match=f"in use by another groklab process \\(pid "
+                                               f"{holder.pid}\\)"):
             run(tiny, store.path, quiet=True)
     finally:
-        holder.kill()
-        holder.wait()
-    run(tiny, store.path, quiet=True)  # the holder is gone: its lock is stale
-    assert not store.lock_path.exists()
+        holder.kill()  # SIGKILL: no clean-up runs, the OS drops the lock
+        holder.communicate()
+    assert store.lock_path.exists()  # the file stays; the lock does not
+    run(tiny, store.path, quiet=True)
+
+
+@pytest.mark.parametrize("command", ["train", "analyze"])
+def test_two_writers_started_together_exactly_one_proceeds(tmp_path, tiny, command):
+    """Two live processes at the same instant: one runs, the other gets the one-line refusal."""
+    out = tmp_path / "r"
+    if command == "analyze":
+        run(tiny, out, quiet=True)
+        args = ["analyze", str(out), "--quiet"]
+    else:
+        args = ["train", "--out", str(out), "--task", "add", "--p", "13", "--d-model", "16",
+                "--n-heads", "2", "--d-head", "8", "--d-mlp", "32", "--epochs", "300", "--quiet"]
+    procs = [subprocess.Popen([sys.executable, "-m", "groklab.cli", *args],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    results = [(p.returncode, err) for p, (_, err) in zip(procs, outputs)]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    refusal = next(err for code, err in results if code == 2)
+    assert len(refusal.strip().splitlines()) == 1 and "in use by another groklab" in refusal
+    if command == "train":
+        epochs = [json.loads(line)["epoch"]
+                  for line in (out / "metrics.jsonl").read_text().splitlines()]
+        assert len(epochs) == len(set(epochs))  # no duplicated rows
+
+
+def test_overwrite_clears_every_artefact(tmp_path, tiny):
+    from groklab.store import ARTEFACTS, CHECKPOINT_DIR, CONFIG_FILE, LOCK_FILE
+
+    path = tmp_path / "r"
+    run(tiny, path, quiet=True)
+    for name in ARTEFACTS:  # as if every later stage had run, plus a killed writer's leftovers
+        (path / name).write_text("old")
+    (path / ".metrics.jsonl.abc.tmp").write_text("torn")
+    (path / CHECKPOINT_DIR / ".epoch_0000001.safetensors.x.tmp").write_text("torn")
+    result = run(tiny_config(epochs=20, lr=1e-2), path, quiet=True, overwrite=True)
+    left = sorted(p.name for p in result.path.iterdir())
+    assert left == sorted([CONFIG_FILE, LOCK_FILE, CHECKPOINT_DIR, "metrics.jsonl",
+                           "state.safetensors", "summary.json"])
+    assert all((path / n).read_text() != "old" for n in ("metrics.jsonl", "summary.json"))
+    assert not list((path / CHECKPOINT_DIR).glob(".*"))
 
 
 def test_different_config_is_refused_unless_overwrite(tmp_path, tiny):

@@ -15,9 +15,7 @@ from typing import Callable
 
 from groklab.config import RunConfig, preset
 from groklab.errors import GroklabError
-from groklab.store import RunStore, read_json, write_text
-
-REPORT_FILE = "report.html"
+from groklab.store import PROGRAM_FILE, PROGRAM_JSON, REPORT_FILE, RunStore, read_json, write_text
 
 
 def train(config: RunConfig | str = "demo", out: str | Path | None = None, **options):
@@ -55,7 +53,6 @@ def report(run_dir: str | Path, out: str | Path | None = None) -> Path:
 
     from groklab.analysis.analyze import read_analysis
     from groklab.report.html import ReportContext, render
-    from groklab.synth.run import PROGRAM_FILE, PROGRAM_JSON
 
     store = RunStore(run_dir)
     if not store.is_run():
@@ -68,7 +65,8 @@ def report(run_dir: str | Path, out: str | Path | None = None) -> Path:
                         store.read_metrics(), analysis, program,
                         source.read_text() if source.is_file() else None)
     out = Path(out) if out else store.file(REPORT_FILE)
-    write_text(out, render(ctx, plotly.offline.get_plotlyjs()))
+    with store.writer():
+        write_text(out, render(ctx, plotly.offline.get_plotlyjs()))
     return out
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from groklab.config import PRESETS, ModelConfig, RunConfig, TaskConfig, TrainConfig, override, preset
 from groklab.errors import GroklabError
+from groklab.store import ANALYSIS_FILE, PROGRAM_FILE, RunStore
 
 SECTIONS = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}
 
@@ -184,7 +185,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if target.is_dir():
         result = analyze_run(target, args.checkpoint, with_progress=not args.no_progress,
                              on_checkpoint=ticker(args.quiet, "analyze"))
-        where = target / "analysis.json"
+        where = RunStore(target).file(ANALYSIS_FILE)
     else:
         result = analyze_file(target, args.layout, args.task, args.p, args.act, json_path=args.json,
                               config_path=args.config)
@@ -248,7 +249,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if target.is_dir():
         result = extract_run(target, args.checkpoint, args.o, args.json,
                              with_curve=not args.no_curve, on_checkpoint=ticker(args.quiet, "extract"))
-        out = Path(args.o) if args.o else target / "program.py"
+        out = Path(args.o) if args.o else RunStore(target).file(PROGRAM_FILE)
     else:
         result = extract_file(target, args.layout, args.task, args.act, args.o, args.json,
                               args.config)

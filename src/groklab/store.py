@@ -5,15 +5,18 @@
     RUN/checkpoints/epoch_NNNNNNN.safetensors   model weights, metadata {"epoch": "N"}
     RUN/state.safetensors           latest model + optimizer (+ Grokfast) state, for resuming
     RUN/summary.json                final metrics, memorization and grokking epochs
-    RUN/analysis.json, program.py, report.html   written by later stages
-    RUN/lock                        pid of the process writing the run
+    RUN/analysis.json, program.py, program.json, report.html   written by later stages
+    RUN/lock                        held with an OS lock (flock) by the process writing the run
 
-Every write goes to a temporary file in the same directory and is renamed into place. Nothing is
-unpickled: tensors are safetensors, everything else JSON.
+Every name of a run directory is spelled here (ARTEFACTS) and nowhere else. Every write goes to a
+temporary file in the same directory, is flushed to disk and renamed into place. Nothing is
+unpickled: tensors are safetensors, everything else JSON. A writer holds an exclusive `flock` on
+RUN/lock for as long as it writes; the OS releases it when the process ends, however it ends.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import platform
@@ -32,6 +35,20 @@ from groklab.config import RunConfig
 from groklab.errors import GroklabError
 
 CKPT_RE = re.compile(r"^epoch_(\d+)\.safetensors$")
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"
+SUMMARY_FILE = "summary.json"
+STATE_FILE = "state.safetensors"
+CHECKPOINT_DIR = "checkpoints"
+LOCK_FILE = "lock"
+ANALYSIS_FILE = "analysis.json"
+PROGRAM_FILE = "program.py"
+PROGRAM_JSON = "program.json"
+REPORT_FILE = "report.html"
+LLC_FILE = "llc.json"
+# what a run produces; `clear` removes every one of them (the lock file stays: it is held)
+ARTEFACTS = (METRICS_FILE, SUMMARY_FILE, STATE_FILE, ANALYSIS_FILE, PROGRAM_FILE, PROGRAM_JSON,
+             REPORT_FILE, LLC_FILE)
 RESUMABLE_FIELDS = {("train", "epochs"), ("train", "stop_patience")}
 
 
@@ -52,6 +69,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; finished files get the usual mode
@@ -110,12 +129,12 @@ class RunStore:
         self.path = Path(path)
 
     # ---- layout -------------------------------------------------------------------------------
-    config_path = property(lambda self: self.path / "config.json")
-    metrics_path = property(lambda self: self.path / "metrics.jsonl")
-    summary_path = property(lambda self: self.path / "summary.json")
-    state_path = property(lambda self: self.path / "state.safetensors")
-    ckpt_dir = property(lambda self: self.path / "checkpoints")
-    lock_path = property(lambda self: self.path / "lock")
+    config_path = property(lambda self: self.path / CONFIG_FILE)
+    metrics_path = property(lambda self: self.path / METRICS_FILE)
+    summary_path = property(lambda self: self.path / SUMMARY_FILE)
+    state_path = property(lambda self: self.path / STATE_FILE)
+    ckpt_dir = property(lambda self: self.path / CHECKPOINT_DIR)
+    lock_path = property(lambda self: self.path / LOCK_FILE)
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -146,42 +165,46 @@ class RunStore:
         return self.state_path.is_file()
 
     def clear(self) -> None:
-        for name in ("metrics.jsonl", "summary.json", "state.safetensors", "analysis.json",
-                     "program.py", "report.html"):
+        """Remove every artefact of the run (and temporary files left by a killed writer)."""
+        for name in ARTEFACTS:
             self.file(name).unlink(missing_ok=True)
+        for tmp in self.path.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
         shutil.rmtree(self.ckpt_dir, ignore_errors=True)
+
+    def remove_temporaries(self) -> None:
+        """Temporary files a killed writer left behind (only ever called under the lock)."""
+        for folder in (self.path, self.ckpt_dir):
+            if folder.is_dir():
+                for tmp in folder.glob(".*.tmp"):
+                    tmp.unlink(missing_ok=True)
 
     # ---- lock ---------------------------------------------------------------------------------
     @contextmanager
     def writer(self) -> Iterator["RunStore"]:
-        """Hold the run's lock; a second live writer is refused, a stale lock is taken over."""
+        """Hold the run's OS lock for the whole block; a second live writer is refused at once."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise GroklabError(f"cannot create run directory {self.path}: {e.strerror}") from None
         if not os.access(self.path, os.W_OK):
             raise GroklabError(f"run directory {self.path} is not writable")
-        self._acquire()
+        fd = os.open(self.lock_path, os.O_CREAT | os.O_RDWR, 0o644)
         try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            pid = _lock_pid(self.lock_path)
+            os.close(fd)
+            raise GroklabError(f"{self.path} is in use by another groklab process"
+                               + (f" (pid {pid})" if pid else "") + "; wait for it to finish") \
+                from None
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+            self.remove_temporaries()
             yield self
         finally:
-            self.lock_path.unlink(missing_ok=True)
-
-    def _acquire(self) -> None:
-        for _ in range(2):
-            try:
-                fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                pid = _lock_pid(self.lock_path)
-                if pid is not None and pid != os.getpid() and _alive(pid):
-                    raise GroklabError(f"{self.path} is in use by another groklab process "
-                                       f"(pid {pid}); wait for it or remove {self.lock_path}") from None
-                self.lock_path.unlink(missing_ok=True)  # stale: its process is gone
-                continue
-            with os.fdopen(fd, "w") as f:
-                f.write(str(os.getpid()))
-            return
-        raise GroklabError(f"could not lock {self.path}")
+            os.close(fd)  # releases the lock
 
     # ---- metrics ------------------------------------------------------------------------------
     def read_metrics(self) -> list[dict]:
@@ -204,6 +227,8 @@ class RunStore:
     def append_metrics(self, row: dict) -> None:
         with open(self.metrics_path, "a") as f:
             f.write(json.dumps(row) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
 
     # ---- checkpoints --------------------------------------------------------------------------
     def checkpoint_path(self, epoch: int) -> Path:
@@ -252,16 +277,6 @@ def _lock_pid(path: Path) -> int | None:
         return int(path.read_text().strip())
     except (OSError, ValueError):
         return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _span(epochs: list[int]) -> str:

@@ -36,12 +36,11 @@ from groklab.config import TaskConfig
 from groklab.errors import GroklabError
 from groklab.models import HookedModel, build_model
 from groklab.models.io import build_imported, import_model, load_weights
-from groklab.store import RunStore, read_json, write_json
+from groklab.store import ANALYSIS_FILE, RunStore, read_json, write_json
 from groklab.tasks import Dataset, make_dataset
 
 SCHEMA_VERSION = 2
 DEFAULT_FILE_FRAC = 0.3
-ANALYSIS_FILE = "analysis.json"
 
 
 @dataclass
@@ -192,7 +191,18 @@ def analyze_run(path: str | Path, checkpoint: int | None = None, with_progress: 
                 on_checkpoint: Callable[[int, int], None] | None = None,
                 write: bool = True) -> AnalysisResult:
     """Analyse a run directory's checkpoint (the last by default) and, with `with_progress`, every
-    checkpoint; writes RUN/analysis.json."""
+    checkpoint; writes RUN/analysis.json (holding the run's lock when it writes)."""
+    if not write:
+        return _analyze_run(path, checkpoint, with_progress, on_checkpoint, False)
+    store = RunStore(path)
+    store.read_config()  # a clear error before any lock file is made
+    with store.writer():
+        return _analyze_run(path, checkpoint, with_progress, on_checkpoint, True)
+
+
+def _analyze_run(path: str | Path, checkpoint: int | None, with_progress: bool,
+                 on_checkpoint: Callable[[int, int], None] | None,
+                 write: bool) -> AnalysisResult:
     store = RunStore(path)
     cfg = store.read_config()
     model, epoch = load_run_model(path, checkpoint)

@@ -19,15 +19,13 @@ from groklab.analysis.frame import Frame, build_frame
 from groklab.errors import GroklabError
 from groklab.models import HookedModel
 from groklab.models.io import build_imported, import_model, load_weights
-from groklab.store import RunStore, write_json, write_text
+from groklab.store import PROGRAM_FILE, PROGRAM_JSON, RunStore, write_json, write_text
 from groklab.synth.emit import emit
 from groklab.synth.extract import program_of
 from groklab.synth.program import Program
 from groklab.synth.verify import Verification, verify
 from groklab.tasks import Dataset, make_dataset
 
-PROGRAM_FILE = "program.py"
-PROGRAM_JSON = "program.json"
 CURVE_TEST_AGREEMENT = 0.99  # a checkpoint's program counts as right only if it agrees this much
 
 
@@ -126,6 +124,14 @@ def extract_run(path: str | Path, checkpoint: int | None = None, out: str | Path
     """Extract and verify the program of a run's checkpoint (the last by default); write the
     source (RUN/program.py or `out`) and RUN/program.json (or `json_path`)."""
     store = RunStore(path)
+    store.read_config()  # a clear error before any lock file is made
+    with store.writer():
+        return _extract_run(store, checkpoint, out, json_path, with_curve, on_checkpoint)
+
+
+def _extract_run(store: RunStore, checkpoint: int | None, out, json_path, with_curve: bool,
+                 on_checkpoint) -> ExtractResult:
+    path = store.path
     cfg = store.read_config()
     model, epoch = load_run_model(path, checkpoint)
     data = make_dataset(cfg.task)
