@@ -17,6 +17,10 @@ BAD = [
     (["train", "--act", "quadratic"], "quadratic"),
     (["train", "--model", "rnn"], "rnn"),
     (["train", "--device", "tpu"], "tpu"),
+    (["train", "--attn-rate", "2"], "attn_rate=2"),
+    (["train", "--model", "mlp", "--attn-rate", "0.5"], "attn_rate"),
+    (["train", "--relabel-seed", "-3"], "relabel_seed=-3"),
+    (["train", "--relabel-seed", "x"], "x"),
     (["runs", "/nonexistent/dir"], "/nonexistent/dir"),
     ([], "command"),
 ]
@@ -67,3 +71,62 @@ def test_unwritable_output_paths_are_one_line_errors(tmp_path, tiny):
         r = groklab_cli(*args)
         assert r.returncode == 2, r.stderr
         assert len(r.stderr.strip().splitlines()) == 1 and "cannot write" in r.stderr
+
+
+def test_relabel_and_attention_flags_reach_the_config(tmp_path):
+    import json
+
+    out = tmp_path / "r"
+    r = groklab_cli("train", "--out", str(out), *TINY_FLAGS, "--epochs", "5", "--relabel-seed",
+                    "3", "--attn-rate", "0.25", "--no-eq-token", "--quiet")
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["task"]["relabel_seed"] == 3
+    assert cfg["model"]["attn_rate"] == 0.25 and cfg["model"]["eq_token"] is False
+
+
+@pytest.mark.parametrize("name", ["pizza", "clock"])
+def test_zhong_presets_are_valid(name):
+    from groklab.config import preset
+
+    cfg = preset(name)
+    assert cfg.task.p == 59 and cfg.task.frac_train == 0.8 and not cfg.model.eq_token
+    assert cfg.model.attn_rate == (0.0 if name == "pizza" else 1.0)
+    assert cfg.train.weight_decay == 2.0
+
+
+HOSTILE_CONFIGS = {
+    "p as a string": (("task", "p"), "abc", "p='abc' must be int"),
+    "p as a bool": (("task", "p"), True, "p=True must be int"),
+    "lr as a list": (("train", "lr"), [1], "lr=[1] must be float"),
+    "negative seed": (("seed",), -1, "seed=-1 must be an integer in 0..2^64-1"),
+    "seed beyond 64 bits": (("seed",), 2**70, "must be an integer in 0..2^64-1"),
+    "p too large": (("task", "p"), 100003, "p=100003 is too large"),
+    "absurd epochs": (("train", "epochs"), 10**12, "epochs=1000000000000 must lie in"),
+    "section not an object": (("task",), 5, "not a groklab config"),
+    "missing data seed": (("task", "data_seed"), None, "lacks task.data_seed"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_CONFIGS))
+def test_hostile_config_json_is_one_line(tmp_path, case):
+    import json
+
+    from conftest import tiny_config
+
+    keys, value, text = HOSTILE_CONFIGS[case]
+    data = tiny_config().to_dict()
+    target = data
+    for k in keys[:-1]:
+        target = target[k]
+    if value is None:
+        del target[keys[-1]]
+    else:
+        target[keys[-1]] = value
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "config.json").write_text(json.dumps(data))
+    for command in (["analyze", str(tmp_path / "r")], ["extract", str(tmp_path / "r")]):
+        r = groklab_cli(*command)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert text in r.stderr and "Traceback" not in r.stderr
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["config.json"]  # nothing made

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -35,6 +36,31 @@ def _check(ok: bool, message: str) -> None:
         raise GroklabError(message)
 
 
+MAX_P = 512  # the analyses hold the logits of all p² pairs over p classes: p³ floats
+MAX_EPOCHS = 10_000_000
+MAX_SEED = 2**64 - 1
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,),
+          "int | None": (int, type(None))}
+
+
+def _check_types(obj: Any) -> None:
+    """Every field holds a value of its declared type (a bool is not a number here), and every
+    float is finite: a config.json with wrong types gets one clear line, not a traceback."""
+    for f in fields(obj):
+        value, allowed = getattr(obj, f.name), _TYPES.get(str(f.type))
+        if allowed is None:
+            continue
+        ok = isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed)
+        _check(ok, f"{f.name}={value!r} must be {str(f.type).replace('|', 'or')}")
+        if isinstance(value, float):
+            _check(math.isfinite(value), f"{f.name}={value!r} must be a finite number")
+
+
+def _check_seed(name: str, value: Any) -> None:
+    _check(isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEED,
+           f"{name}={value!r} must be an integer in 0..2^64-1")
+
+
 def _check_choices(obj: Any) -> None:
     for f in fields(obj):
         choices = f.metadata.get("choices")
@@ -56,13 +82,17 @@ class TaskConfig:
                                         "true numbers); default: no relabeling")
 
     def __post_init__(self) -> None:
+        _check_types(self)
         _check_choices(self)
         _check(self.p >= 3, f"p={self.p} is too small: p must be >= 3")
+        _check(self.p <= MAX_P, f"p={self.p} is too large: at most {MAX_P} (the analyses hold "
+                                f"p³ = {self.p ** 3:.2g} logits in memory)")
+        _check_seed("data_seed", self.data_seed)
+        if self.relabel_seed is not None:
+            _check_seed("relabel_seed", self.relabel_seed)
         _check(self.name not in PRIME_TASKS or is_prime(self.p),
                f"p={self.p} is not prime: task {self.name!r} needs a prime p")
         _check(0.0 < self.frac_train < 1.0, f"frac_train={self.frac_train} must lie in (0, 1)")
-        _check(self.relabel_seed is None or self.relabel_seed >= 0,
-               f"relabel_seed={self.relabel_seed} must be >= 0")
         n_pairs = self.n_pairs
         n_train = round(self.frac_train * n_pairs)
         _check(1 <= n_train <= n_pairs - 1,
@@ -93,6 +123,7 @@ class ModelConfig:
                               "al.'s layout, logits read at b)")
 
     def __post_init__(self) -> None:
+        _check_types(self)
         _check_choices(self)
         for name in ("n_layers", "d_model", "n_heads", "d_head", "d_mlp"):
             value = getattr(self, name)
@@ -128,8 +159,10 @@ class TrainConfig:
     stop_patience: int = _f(0, "stop once test accuracy >= stop_acc held this many epochs (0: never)")
 
     def __post_init__(self) -> None:
+        _check_types(self)
         _check_choices(self)
-        _check(self.epochs >= 1, f"epochs={self.epochs} must be >= 1")
+        _check(1 <= self.epochs <= MAX_EPOCHS,
+               f"epochs={self.epochs} must lie in 1..{MAX_EPOCHS:,}")
         _check(self.lr > 0, f"lr={self.lr} must be > 0")
         _check(self.weight_decay >= 0, f"weight_decay={self.weight_decay} must be >= 0")
         for name in ("beta1", "beta2", "grokfast_alpha"):
@@ -154,6 +187,10 @@ class RunConfig:
     seed: int = 0
     preset: str = "custom"
 
+    def __post_init__(self) -> None:
+        _check_seed("seed", self.seed)
+        _check(isinstance(self.preset, str), f"preset={self.preset!r} must be a string")
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
@@ -162,8 +199,12 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "RunConfig":
+        _check(isinstance(data, dict), f"a config must be a JSON object, not {type(data).__name__}")
         data = dict(data)
         sections = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}
+        for k in sections:
+            _check(isinstance(data.get(k, {}), dict),
+                   f"config section {k!r} must be an object, not {data.get(k)!r}")
         kwargs = {k: _build(sections[k], data.pop(k, {}), k) for k in sections}
         for key in ("seed", "preset"):
             if key in data:

@@ -50,6 +50,8 @@ LLC_FILE = "llc.json"
 ARTEFACTS = (METRICS_FILE, SUMMARY_FILE, STATE_FILE, ANALYSIS_FILE, PROGRAM_FILE, PROGRAM_JSON,
              REPORT_FILE, LLC_FILE)
 RESUMABLE_FIELDS = {("train", "epochs"), ("train", "stop_patience")}
+# a stored config must carry these: a default would silently change the data
+STORED_REQUIRED = (("task", "name"), ("task", "p"), ("task", "frac_train"), ("task", "data_seed"))
 
 
 def versions() -> dict[str, str]:
@@ -147,7 +149,18 @@ class RunStore:
         if not self.is_run():
             raise GroklabError(f"{self.path} is not a groklab run directory (no config.json)")
         data = read_json(self.config_path)
-        return RunConfig.from_dict(data)
+        if not isinstance(data, dict) or not all(isinstance(data.get(s), dict)
+                                                 for s in ("task", "model", "train")):
+            raise GroklabError(f"{self.config_path} is not a groklab config (an object with task, "
+                               "model and train sections)")
+        missing = [f"{s}.{k}" for s, k in STORED_REQUIRED if k not in data[s]]
+        if missing:
+            raise GroklabError(f"{self.config_path} lacks {', '.join(missing)}: without it groklab "
+                               "would silently use a default (a different split); restore it")
+        try:
+            return RunConfig.from_dict(data)
+        except GroklabError as e:
+            raise GroklabError(f"{self.config_path}: {e}") from None
 
     def prepare(self, config: RunConfig, overwrite: bool = False) -> bool:
         """Make the directory hold `config`. Returns True when an earlier run can be resumed.

@@ -3,7 +3,7 @@
 Glossary: N (group order), K frequencies, d_mlp neurons. A neuron's activations at the last position
 over the N×N grid, transformed with the basis on both sides, minus the constant term, is its
 variance; its FVE for k is the share of that variance in the 3×3 block {const, cos_k, sin_k}².
-A neuron belongs to cluster k when its best FVE exceeds 0.85 (SCIENCE.md).
+A neuron belongs to cluster k when its best FVE exceeds 0.85 (docs/science.md).
 """
 
 from __future__ import annotations
