@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import groklab_cli
+from conftest import groklab_cli, handbuilt_run
 from groklab.api import report
 from groklab.analysis import analyze_run
 from groklab.synth import extract_run
@@ -29,10 +29,11 @@ document.body.appendChild(pre);},3000);</script>"""
 
 
 @pytest.fixture(scope="module")
-def reported(tmp_path_factory, grokked_run):
-    """The shared small grokking run, copied under a name that needs escaping, fully processed."""
+def reported(tmp_path_factory):
+    """A hand-built run (no training: the fast tier trains no grokking run) under a name that
+    needs escaping, fully processed."""
     out = tmp_path_factory.mktemp("rep") / "small <run> & 'quotes'"
-    shutil.copytree(grokked_run.path, out)
+    handbuilt_run(out)
     analyze_run(out)
     extract_run(out)
     return out, report(out)
@@ -45,6 +46,7 @@ def test_report_is_self_contained_and_escaped(reported):
     assert html.count("<script>") >= 3 and "Plotly.newPlot" in html  # plotly.js inlined
     assert "small &lt;run&gt; &amp; &#x27;quotes&#x27;" in html
     assert "small <run>" not in html
+    assert "<script>alert(1)" not in html and "</script><script>alert" not in html
     for fig in FIGURES:
         assert f'id="{fig}"' in html
     assert "Which program?" in html and "The network runs: clock" in html
