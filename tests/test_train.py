@@ -72,13 +72,50 @@ def test_resume_after_kill_equals_uninterrupted_run(tmp_path):
     assert store.checkpoint_epochs() == RunStore(tmp_path / "fresh").checkpoint_epochs()
 
 
-def test_grokfast_filters_train_and_resume(tmp_path):
-    for kind in ("ema", "ma"):
-        cfg = tiny_config(epochs=40, grokfast=kind, grokfast_window=5)
-        a = run(cfg, tmp_path / kind, quiet=True)
-        assert a.summary["final"]["loss/train"] < 4.0
-        plain = run(tiny_config(epochs=40), tmp_path / f"plain-{kind}", quiet=True)
-        assert a.summary["final"]["loss/train"] != plain.summary["final"]["loss/train"]
+@pytest.mark.parametrize("kind", ["ema", "ma"])
+def test_grokfast_filters_train_and_resume_exactly(tmp_path, kind):
+    """A run stopped at 40 epochs and extended to 60 ends with the weights, bit for bit, of one
+    trained straight to 60: the filter's state (EMA, or the window of gradients) is resumed."""
+    import torch
+
+    straight = run(tiny_config(epochs=60, grokfast=kind, grokfast_window=5), tmp_path / "straight",
+                   quiet=True)
+    run(tiny_config(epochs=40, grokfast=kind, grokfast_window=5), tmp_path / "resumed", quiet=True)
+    resumed = run(tiny_config(epochs=60, grokfast=kind, grokfast_window=5), tmp_path / "resumed",
+                  quiet=True)
+    assert resumed.resumed_from == 40
+    a = RunStore(straight.path).load_checkpoint(60)
+    b = RunStore(resumed.path).load_checkpoint(60)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    plain = run(tiny_config(epochs=60), tmp_path / "plain", quiet=True)
+    c = RunStore(plain.path).load_checkpoint(60)
+    assert not all(torch.equal(a[k], c[k]) for k in a)  # the filter did change the training
+
+
+def test_grokfast_filter_known_answers():
+    """EMA: h ← αh + (1−α)g, g ← g + λh (h starts at the first gradient); MA: g ← g + λ·mean of
+    the last `window` gradients, once the window is full."""
+    import torch
+
+    from groklab.config import TrainConfig
+    from groklab.train.optim import Grokfast
+
+    p = torch.nn.Parameter(torch.zeros(1))
+    cfg = TrainConfig(grokfast="ema", grokfast_alpha=0.5, grokfast_lamb=2.0)
+    f = Grokfast([p], cfg)
+    out = []
+    for g in (1.0, 3.0):
+        p.grad = torch.tensor([g])
+        f.apply()
+        out.append(p.grad.item())
+    assert out == [1.0 + 2.0 * 1.0, 3.0 + 2.0 * (0.5 * 1.0 + 0.5 * 3.0)]
+    f = Grokfast([p], TrainConfig(grokfast="ma", grokfast_window=2, grokfast_lamb=5.0))
+    out = []
+    for g in (1.0, 3.0, 5.0):
+        p.grad = torch.tensor([g])
+        f.apply()
+        out.append(p.grad.item())
+    assert out == [1.0, 3.0 + 5.0 * 2.0, 5.0 + 5.0 * 4.0]
 
 
 def test_corrupt_checkpoint_is_named(tmp_path, tiny):
@@ -175,3 +212,31 @@ def test_longer_epochs_extend_a_finished_run(tmp_path):
     b = {r["epoch"]: r for r in RunStore(full.path).read_metrics()}
     assert a[60] == b[60]
     assert all(a[e] == b[e] for e in set(a) & set(b))  # the log-spaced epochs depend on `epochs`
+
+
+def test_torn_metrics_lines_and_corrupt_state(tmp_path, tiny):
+    from groklab.errors import GroklabWarning
+
+    result = run(tiny, tmp_path / "r", quiet=True)
+    store = RunStore(result.path)
+    text = store.metrics_path.read_text()
+    n = len(text.splitlines())
+    store.metrics_path.write_text(text + '{"epoch": 65, "loss/tr')  # killed mid-row
+    with pytest.warns(GroklabWarning, match=f"line {n + 1} is torn"):
+        assert len(store.read_metrics()) == n
+    lines = text.splitlines()
+    lines[3] = lines[3][:20]
+    store.metrics_path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(GroklabError, match="line 4 is not a metrics row"):
+        store.read_metrics()
+    store.metrics_path.write_text(text)
+    from safetensors.torch import save_file
+    import torch
+
+    save_file({"model.nothing": torch.zeros(2)}, str(store.state_path), metadata={"epoch": "60"})
+    r = groklab_cli("train", "--out", str(store.path), *TINY_FLAGS, "--epochs", "80")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "does not match this run's model" in r.stderr
+    save_file({"model.nothing": torch.zeros(2)}, str(store.state_path))  # no metadata
+    r = groklab_cli("train", "--out", str(store.path), *TINY_FLAGS, "--epochs", "80")
+    assert r.returncode == 2 and "no epoch in its metadata" in r.stderr

@@ -375,7 +375,28 @@ def build_parser() -> Parser:
     return parser
 
 
+_SHOW_WARNING = None
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    from groklab.errors import GroklabWarning
+
+    if issubclass(category, GroklabWarning):
+        sys.stderr.write(f"groklab: warning: {message}\n")
+    else:
+        _SHOW_WARNING(message, category, filename, lineno, file, line)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    from groklab.errors import GroklabWarning
+
+    global _SHOW_WARNING
+    if _SHOW_WARNING is None:
+        _SHOW_WARNING = warnings.showwarning
+    warnings.showwarning = _one_line_warning
+    warnings.simplefilter("always", GroklabWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     threads = getattr(args, "threads", None)

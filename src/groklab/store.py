@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import warnings
 import platform
 import re
 import shutil
@@ -32,7 +33,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from groklab.config import RunConfig
-from groklab.errors import GroklabError
+from groklab.errors import GroklabError, GroklabWarning
 
 CKPT_RE = re.compile(r"^epoch_(\d+)\.safetensors$")
 CONFIG_FILE = "config.json"
@@ -70,9 +71,12 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise GroklabError(f"cannot write {path}: {e.strerror or e}") from None
     os.close(fd)
     try:
-        yield Path(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        try:
+            yield Path(tmp)
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+        except OSError as e:  # a full disk, a vanished directory: one line, nothing half-written
+            raise GroklabError(f"cannot write {path}: {e.strerror or e}") from None
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; finished files get the usual mode
@@ -221,15 +225,25 @@ class RunStore:
 
     # ---- metrics ------------------------------------------------------------------------------
     def read_metrics(self) -> list[dict]:
-        """Metric rows in order; a torn last line (a killed writer) is skipped."""
+        """Metric rows in order. A torn last line (a writer killed mid-row) is skipped with a
+        warning; a torn line anywhere else is an error naming it."""
         if not self.metrics_path.is_file():
             return []
+        lines = self.metrics_path.read_text().splitlines()
         rows = []
-        for line in self.metrics_path.read_text().splitlines():
+        for i, line in enumerate(lines):
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
+                if not isinstance(row, dict) or not isinstance(row.get("epoch"), int):
+                    raise ValueError("not a metrics row")
             except ValueError:
-                break
+                if i == len(lines) - 1:
+                    warnings.warn(f"{self.metrics_path}: line {i + 1} is torn (a writer was "
+                                  "killed mid-row); skipped", GroklabWarning, stacklevel=2)
+                    break
+                raise GroklabError(f"{self.metrics_path}: line {i + 1} is not a metrics row; "
+                                   "the file is corrupt") from None
+            rows.append(row)
         return rows
 
     def keep_metrics_before(self, epoch: int) -> list[dict]:
@@ -238,10 +252,13 @@ class RunStore:
         return rows
 
     def append_metrics(self, row: dict) -> None:
-        with open(self.metrics_path, "a") as f:
-            f.write(json.dumps(row) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with open(self.metrics_path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise GroklabError(f"cannot write {self.metrics_path}: {e.strerror or e}") from None
 
     # ---- checkpoints --------------------------------------------------------------------------
     def checkpoint_path(self, epoch: int) -> Path:
@@ -273,8 +290,12 @@ class RunStore:
 
     def load_state(self) -> tuple[int, dict[str, torch.Tensor]]:
         tensors = load_tensors(self.state_path)
-        with safe_open(str(self.state_path), "pt") as f:
-            epoch = int(f.metadata()["epoch"])
+        try:
+            with safe_open(str(self.state_path), "pt") as f:
+                epoch = int((f.metadata() or {})["epoch"])
+        except (KeyError, ValueError, TypeError):
+            raise GroklabError(f"{self.state_path} has no epoch in its metadata: not a groklab "
+                               "state file; delete it to restart the run") from None
         return epoch, tensors
 
     # ---- summary and later artefacts ----------------------------------------------------------

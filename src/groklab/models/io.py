@@ -15,6 +15,7 @@ Torch files are opened only with `torch.load(..., weights_only=True)`; nothing i
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -54,9 +55,12 @@ def read_state_dict(path: str | Path) -> dict:
     if path.suffix == ".safetensors":
         return load_tensors(path)
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's own notes on a foreign pickle: ours is the line
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any failure to read is the user's file problem
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = first.split(". ")[0]  # torch's first sentence; the rest is advice to unpickle
         raise GroklabError(f"cannot read {path} as a torch file with weights_only=True: {first}") \
             from None
     if not isinstance(obj, dict):

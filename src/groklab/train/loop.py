@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from groklab.config import TrainConfig
+from groklab.errors import GroklabError
 from groklab.models import HookedModel
 from groklab.train.callbacks import Callback
 from groklab.train.optim import Grokfast, lr_at, make_optimizer
@@ -64,6 +65,16 @@ class Trainer:
         return out
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        """Restore model, optimizer and Grokfast state; a state of another shape or without the
+        model's tensors is a GroklabError naming what is missing or mis-shaped."""
+        missing = [f"model.{n}" for n in self.names if f"model.{n}" not in tensors]
+        wrong = [f"model.{n}" for n, p in zip(self.names, self.params)
+                 if f"model.{n}" in tensors and tensors[f"model.{n}"].shape != p.shape]
+        if missing or wrong:
+            raise GroklabError("the state file does not match this run's model ("
+                               + "; ".join([*(f"missing {k}" for k in missing[:3]),
+                                            *(f"{k} has the wrong shape" for k in wrong[:3])])
+                               + "); delete state.safetensors to restart, or --overwrite")
         with torch.no_grad():
             for n, p in zip(self.names, self.params):
                 p.copy_(tensors[f"model.{n}"])
