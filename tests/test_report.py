@@ -7,12 +7,15 @@ import subprocess
 import pytest
 
 from conftest import groklab_cli, handbuilt_run
+from groklab.analysis.llc import LLCSettings
+from groklab.analysis.llc_run import calibrate, llc_run
 from groklab.api import report
 from groklab.analysis import analyze_run
 from groklab.synth import extract_run
 from groklab.train import run
 
-FIGURES = ("fig-curves", "fig-progress", "fig-diagnostics", "fig-families", "fig-correct",
+FIGURES = ("fig-curves", "fig-progress", "fig-diagnostics", "fig-llc", "fig-llc-calibration",
+           "fig-families", "fig-correct",
            "fig-spectrum", "fig-circles", "fig-neurons", "fig-interference")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -36,6 +39,9 @@ def reported(tmp_path_factory):
     handbuilt_run(out)
     analyze_run(out)
     extract_run(out)
+    settings = LLCSettings(draws=30, burn_in=10)
+    llc_run(out, settings, 4)
+    calibrate(out, settings)
     return out, report(out)
 
 

@@ -15,7 +15,8 @@ from typing import Callable
 
 from groklab.config import RunConfig, preset
 from groklab.errors import GroklabError
-from groklab.store import PROGRAM_FILE, PROGRAM_JSON, REPORT_FILE, RunStore, read_json, write_text
+from groklab.store import (LLC_FILE, PROGRAM_FILE, PROGRAM_JSON, REPORT_FILE, RunStore, read_json,
+                           write_text)
 
 
 def train(config: RunConfig | str = "demo", out: str | Path | None = None, **options):
@@ -61,9 +62,11 @@ def report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     program_json = store.file(PROGRAM_JSON)
     program = read_json(program_json) if program_json.is_file() else None
     source = store.file(PROGRAM_FILE)
+    llc_json = store.file(LLC_FILE)
     ctx = ReportContext(str(store.path), read_json(store.config_path), store.read_summary() or {},
                         store.read_metrics(), analysis, program,
-                        source.read_text() if source.is_file() else None)
+                        source.read_text() if source.is_file() else None,
+                        read_json(llc_json) if llc_json.is_file() else None)
     out = Path(out) if out else store.file(REPORT_FILE)
     with store.writer():
         write_text(out, render(ctx, plotly.offline.get_plotlyjs()))

@@ -305,6 +305,56 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _checkpoints_arg(value: str) -> str | int:
+    if value == "all":
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--checkpoints {value!r}: give 'all' or a count") \
+            from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--checkpoints {n}: the count must be >= 1")
+    return n
+
+
+def cmd_llc(args: argparse.Namespace) -> int:
+    from groklab.analysis.llc import LLCSettings
+    from groklab.analysis.llc_run import calibrate, llc_run, require_checkpoints
+    from groklab.api import ticker
+    from groklab.train.run import set_threads
+
+    set_threads(args.threads)
+    settings = LLCSettings(**{k: v for k, v in (
+        ("epsilon", args.epsilon), ("nbeta", args.nbeta), ("gamma", args.gamma),
+        ("chains", args.chains), ("draws", args.draws), ("burn_in", args.burn_in),
+        ("batch_size", args.batch_size), ("seed", args.seed)) if v is not None})
+    require_checkpoints(args.run)
+    if args.calibrate:
+        c = calibrate(args.run, settings, args.checkpoint, ticker(args.quiet, "calibrate"))
+        print(f"calibration at epoch {c['epoch']} (LLC; * = valid and stationary):")
+        print("  epsilon \\ nbeta " + "".join(f"{nb:>12.4g}" for nb in c["nbetas"]))
+        for eps, row, ok in zip(c["epsilons"], c["llc"], c["stationary"]):
+            print(f"  {eps:>15.0e} " + "".join(
+                f"{'-' if v is None else format(v, '.4g'):>11s}{'*' if s else ' '}"
+                for v, s in zip(row, ok)))
+        for reason in c["invalid"]:
+            print(f"  invalid: {reason}")
+    else:
+        estimates = llc_run(args.run, settings, args.checkpoints, ticker(args.quiet, "llc"))
+        for e in estimates:
+            value = "invalid" if e.llc is None else f"{e.llc:.4g} ± {e.llc_std:.2g}"
+            print(f"epoch {e.epoch:>7d}  llc {value}" + ("" if e.stationary else "  (not stationary)")
+                  + (f"  ({e.reason})" if e.reason else ""))
+        diverged = [e for e in estimates if not e.valid and "diverged" in (e.reason or "")]
+        if diverged:
+            print(f"wrote {Path(args.run) / 'llc.json'}")
+            raise GroklabError(f"{len(diverged)} estimate(s) diverged (stored as invalid): "
+                               f"{diverged[0].reason}")
+    print(f"wrote {Path(args.run) / 'llc.json'}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from groklab.analysis.analyze import load_run_model
     from groklab.models.io import export_transformerlens
@@ -361,6 +411,24 @@ def build_parser() -> Parser:
                    help="replace a run directory that holds a different config")
     _cpu_flags(p)
     p.set_defaults(fn=cmd_demo)
+
+    p = sub.add_parser("llc", help="the local learning coefficient (SGLD) at a run's checkpoints")
+    p.add_argument("run", help="run directory")
+    p.add_argument("--checkpoints", type=_checkpoints_arg, default="all",
+                   help="'all' (default) or N checkpoints spread evenly")
+    p.add_argument("--epsilon", type=float, default=None, help="SGLD step size (default 3e-4)")
+    p.add_argument("--nbeta", type=float, default=None, help="nβ (default n/ln n)")
+    p.add_argument("--gamma", type=float, default=None, help="localization strength (default 100)")
+    p.add_argument("--chains", type=int, default=None, help="chains (default 2)")
+    p.add_argument("--draws", type=int, default=None, help="steps per chain, burn-in included "
+                                                           "(default 200)")
+    p.add_argument("--burn-in", type=int, default=None, help="draws left out of the mean (50)")
+    p.add_argument("--batch-size", type=int, default=None, help="minibatch (default: full batch)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the chains (default 0)")
+    p.add_argument("--calibrate", action="store_true", help="run the epsilon x nbeta grid instead")
+    p.add_argument("--checkpoint", type=int, default=None, help="calibration epoch (default last)")
+    _cpu_flags(p)
+    p.set_defaults(fn=cmd_llc)
 
     p = sub.add_parser("export", help="write a run's model in the TransformerLens layout")
     p.add_argument("run", help="run directory")

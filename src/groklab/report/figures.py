@@ -252,3 +252,44 @@ def diagnostics(points: list[dict], phases: dict | None = None) -> go.Figure:
     fig.update_layout(**LAYOUT, title="Clock or pizza over training", xaxis_type="log",
                       xaxis_title="epoch (log)", yaxis_range=[-0.1, 1.1])
     return fig
+
+
+def llc(llc_data: dict, points: list[dict] | None = None, phases: dict | None = None) -> go.Figure:
+    """λ̂ per checkpoint (± std over chains; invalid estimates left out) beside the restricted
+    and excluded losses, phases shaded."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    est = [e for e in llc_data.get("estimates", []) if e.get("llc") is not None]
+    fig.add_trace(go.Scatter(x=_x([e["epoch"] for e in est]), y=[e["llc"] for e in est],
+                             error_y=dict(array=[e.get("llc_std") or 0 for e in est]),
+                             name="LLC", mode="lines+markers", line=dict(color="#AB63FA")),
+                  secondary_y=False)
+    if points:
+        x = _x([p["epoch"] for p in points])
+        for key, name in (("restricted_loss", "restricted loss"),
+                          ("excluded_loss", "excluded loss (train)")):
+            fig.add_trace(go.Scatter(x=x, y=_floor([p[key] for p in points]), name=name,
+                                     mode="lines", line=dict(dash="dot")), secondary_y=True)
+    _shade_phases(fig, phases)
+    fig.update_layout(**LAYOUT, title="Local learning coefficient over training",
+                      xaxis_type="log", xaxis_title="epoch (log)")
+    fig.update_yaxes(title_text="LLC", secondary_y=False)
+    fig.update_yaxes(title_text="loss", type="log", secondary_y=True)
+    return fig
+
+
+def llc_calibration(calibration: dict) -> go.Figure:
+    """The ε × nβ grid: where the estimate is stable (text: the LLC; * valid and stationary)."""
+    z = calibration["llc"]
+    text = [[("-" if v is None else f"{v:.3g}") + ("*" if ok else "") for v, ok in zip(row, oks)]
+            for row, oks in zip(z, calibration["stationary"])]
+    fig = go.Figure(go.Heatmap(z=[[v if v is not None else float("nan") for v in row]
+                                  for row in z],
+                               x=[f"{nb:.3g}" for nb in calibration["nbetas"]],
+                               y=[f"{e:.0e}" for e in calibration["epsilons"]], text=text,
+                               texttemplate="%{text}", colorscale="Viridis"))
+    fig.update_layout(**{**LAYOUT, "height": 320},
+                      title=f"LLC calibration at epoch {calibration['epoch']} (* valid and "
+                            "stationary)", xaxis_title="nβ", yaxis_title="ε")
+    return fig

@@ -75,6 +75,7 @@ class ReportContext:
     analysis: dict
     program: dict | None
     program_source: str | None
+    llc: dict | None = None
 
 
 def _cards(ctx: ReportContext) -> str:
@@ -123,6 +124,10 @@ def render(ctx: ReportContext, plotly_js: str) -> str:
         figs.append(("fig-progress", figures.progress(a["progress"], phases,
                                                       (ctx.program or {}).get("curve"))))
         figs.append(("fig-diagnostics", figures.diagnostics(a["progress"], phases)))
+    if ctx.llc and ctx.llc.get("estimates"):
+        figs.append(("fig-llc", figures.llc(ctx.llc, a.get("progress"), phases)))
+    if ctx.llc and ctx.llc.get("calibration"):
+        figs.append(("fig-llc-calibration", figures.llc_calibration(ctx.llc["calibration"])))
     figs += [("fig-families", figures.families(a)),
              ("fig-correct", figures.correct_logits(a)),
              ("fig-spectrum", figures.spectrum(a)), ("fig-circles", figures.circles(a)),
@@ -147,6 +152,14 @@ def render(ctx: ReportContext, plotly_js: str) -> str:
             "Progress measures", "Structure in the weights moves with held-out performance: "
             f"Spearman(restricted loss, test loss) = {_fmt(a.get('structure_test_loss_spearman'), 3)} "
             "from the end of memorization.", divs["fig-progress"]))
+    if "fig-llc" in divs or "fig-llc-calibration" in divs:
+        st = (ctx.llc or {}).get("settings") or {}
+        sections.append(_section(
+            "Local learning coefficient", f"SGLD estimates (ε {st.get('epsilon')}, nβ "
+            f"{_fmt(st.get('nbeta'), 4)}, γ {st.get('gamma')}, {st.get('chains')} chains × "
+            f"{st.get('draws')} draws, {st.get('burn_in')} burn-in) beside the restricted and "
+            f"excluded losses. Rule: {(ctx.llc or {}).get('rule', '')}.",
+            divs.get("fig-llc", "") + divs.get("fig-llc-calibration", "")))
     fam = a.get("families") or {}
     cmp = a.get("family_comparison") or {}
     sections.append(_section(

@@ -1,0 +1,217 @@
+"""The local learning coefficient (LLC, singular learning theory), estimated with SGLD.
+
+λ̂ = nβ·(E[L_n(w)] − L_n(w*)), the expectation over SGLD chains localized at the trained weights w*:
+
+    w ← w − (ε/2)·(nβ·∇L_n(w) + γ·(w − w*)) + N(0, ε)
+
+Full batch by default: L_n is the mean loss over the n training samples, and L_n(w*) is measured
+on the same samples. With a minibatch size B, each step draws a batch (seeded), and the estimate
+uses the paired difference L_B(w_t) − L_B(w*) on that same batch, so the loss at w* is never
+compared across different data. The first `burn_in` draws of each chain are excluded from the
+mean. Chains use seeds derived from one seed (numpy SeedSequence), so an estimate is deterministic.
+
+An estimate is invalid (stored with its reason, never as a number) when a chain diverges (a
+non-finite loss, or a draw whose nβ·(L − L*) exceeds DIVERGENCE_FACTOR × the number of parameters,
+far past the d/2 of a regular model) or when the estimate is negative beyond noise (w* is not a
+local minimum: the chains found lower loss). The calibration rule (stationarity): the mean of the
+last half of the kept draws is within STATIONARY_TOL of the mean of all kept draws, in every chain.
+
+Known answers (tests): linear regression with d parameters gives d/2; the normal-crossing
+potential K(w) = Σ_i w_i^(2k_i) has λ = Σ_i 1/(2k_i) (Watanabe 2009, "Algebraic Geometry and
+Statistical Learning Theory", the normal crossing case).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from groklab.errors import GroklabError
+
+DIVERGENCE_FACTOR = 10.0
+STATIONARY_TOL = 0.10
+NEGATIVE_TOL = 0.0  # an estimate below zero minus this is flagged
+LLC_RULE = (f"invalid when a chain diverges (non-finite loss, or nβ·(L − L*) > "
+            f"{DIVERGENCE_FACTOR:g} × the parameter count) or the estimate is negative (w* is not "
+            f"a local minimum); stationary when each chain's mean over the last half of its kept "
+            f"draws is within {STATIONARY_TOL:.0%} of its mean over all kept draws")
+
+
+@dataclass(frozen=True)
+class LLCSettings:
+    """SGLD hyperparameters; nbeta None means devinterp's default n/ln(n) (n: the batch size)."""
+
+    epsilon: float = 3e-4
+    nbeta: float | None = None
+    gamma: float = 100.0
+    chains: int = 2
+    draws: int = 200  # steps per chain, burn-in included
+    burn_in: int = 50
+    batch_size: int | None = None  # None: full batch
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks = [(self.epsilon > 0 and math.isfinite(self.epsilon), f"epsilon={self.epsilon} "
+                   "must be > 0"),
+                  (self.nbeta is None or (self.nbeta > 0 and math.isfinite(self.nbeta)),
+                   f"nbeta={self.nbeta} must be > 0"),
+                  (self.gamma >= 0 and math.isfinite(self.gamma), f"gamma={self.gamma} must be >= 0"),
+                  (self.chains >= 1, f"chains={self.chains} must be >= 1"),
+                  (self.burn_in >= 0, f"burn_in={self.burn_in} must be >= 0"),
+                  (self.draws > self.burn_in, f"draws={self.draws} must exceed burn_in="
+                   f"{self.burn_in} (the burn-in draws are not counted)"),
+                  (self.batch_size is None or self.batch_size >= 1,
+                   f"batch_size={self.batch_size} must be >= 1"),
+                  (0 <= self.seed < 2**63, f"seed={self.seed} must be in 0..2^63-1")]
+        for ok, message in checks:
+            if not ok:
+                raise GroklabError(message)
+
+    def resolved_nbeta(self, n: int) -> float:
+        size = min(self.batch_size or n, n)
+        return self.nbeta if self.nbeta is not None else size / math.log(max(size, 3))
+
+
+@dataclass
+class LLCEstimate:
+    """One λ̂ with its evidence."""
+
+    llc: float | None  # None when invalid
+    llc_std: float | None  # std over chains
+    chains: list[float | None]
+    valid: bool
+    reason: str | None
+    stationary: bool
+    loss_init: float  # L_n(w*)
+    loss_trace: dict = field(default_factory=dict)  # per chain: mean, min, max, last of the kept
+    nbeta: float = 0.0
+    epoch: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def estimate(params: list[torch.nn.Parameter], loss_fn: Callable[[np.ndarray | None], torch.Tensor],
+             n: int, settings: LLCSettings, n_params: int | None = None) -> LLCEstimate:
+    """λ̂ for parameters `params` (at w*), with `loss_fn(batch_idx)` the mean loss over the samples
+    `batch_idx` of 0..n-1 (None: all n). The parameters are restored to w* afterwards."""
+    start = [p.detach().clone() for p in params]
+    d = n_params if n_params is not None else sum(p.numel() for p in params)
+    nbeta = settings.resolved_nbeta(n)
+    eps, gamma = settings.epsilon, settings.gamma
+    with torch.no_grad():
+        loss_star_full = float(loss_fn(None).detach())
+    seeds = np.random.SeedSequence(settings.seed).generate_state(settings.chains * 2)
+    values, traces, stationary, reason = [], {}, True, None
+    try:
+        for c in range(settings.chains):
+            gen = torch.Generator().manual_seed(int(seeds[2 * c]))
+            batches = np.random.Generator(np.random.PCG64(int(seeds[2 * c + 1])))
+            with torch.no_grad():
+                for p, s in zip(params, start):
+                    p.copy_(s)
+            kept = []
+            for t in range(settings.draws):
+                idx = None if settings.batch_size is None or settings.batch_size >= n else \
+                    batches.choice(n, size=settings.batch_size, replace=False)
+                loss = loss_fn(idx)
+                grads = torch.autograd.grad(loss, params)
+                loss_w = float(loss.detach())
+                if idx is None:
+                    loss_star = loss_star_full
+                else:  # the same batch at w*: a paired difference
+                    with torch.no_grad():
+                        saved = [p.detach().clone() for p in params]
+                        for p, s in zip(params, start):
+                            p.copy_(s)
+                        loss_star = float(loss_fn(idx).detach())
+                        for p, s in zip(params, saved):
+                            p.copy_(s)
+                excess = nbeta * (loss_w - loss_star)
+                if not math.isfinite(loss_w) or excess > DIVERGENCE_FACTOR * d:
+                    reason = (f"chain {c} diverged at draw {t}: loss {loss_w:.4g} "
+                              f"(L(w*) = {loss_star:.4g}); lower epsilon or raise gamma")
+                    raise _Diverged
+                if t >= settings.burn_in:
+                    kept.append(excess)
+                with torch.no_grad():
+                    for p, g, s in zip(params, grads, start):
+                        drift = nbeta * g + gamma * (p - s)
+                        noise = torch.randn(p.shape, generator=gen, dtype=p.dtype)
+                        p.add_(-0.5 * eps * drift + math.sqrt(eps) * noise)
+            kept_arr = np.asarray(kept)
+            values.append(float(kept_arr.mean()))
+            half = kept_arr[len(kept_arr) // 2:].mean()
+            scale = max(abs(kept_arr.mean()), 1e-12)
+            stationary &= bool(abs(half - kept_arr.mean()) <= STATIONARY_TOL * scale)
+            traces[str(c)] = {"mean": float(kept_arr.mean()), "min": float(kept_arr.min()),
+                              "max": float(kept_arr.max()), "last": float(kept_arr[-1])}
+    except _Diverged:
+        values = []
+    finally:
+        with torch.no_grad():
+            for p, s in zip(params, start):
+                p.copy_(s)
+    if reason is not None:
+        return LLCEstimate(None, None, [], False, reason, False, loss_star_full, traces, nbeta)
+    llc = float(np.mean(values))
+    std = float(np.std(values)) if len(values) > 1 else 0.0
+    if llc < -NEGATIVE_TOL:
+        return LLCEstimate(None, std, values, False,
+                           f"negative estimate {llc:.4g}: the chains found lower loss than at w*, "
+                           "which is not a local minimum", stationary, loss_star_full, traces,
+                           nbeta)
+    return LLCEstimate(llc, std, values, True, None, stationary, loss_star_full, traces, nbeta)
+
+
+class _Diverged(Exception):
+    pass
+
+
+# ---- groklab models and runs ------------------------------------------------------------------
+def model_loss(model, data) -> tuple[Callable[[np.ndarray | None], torch.Tensor], int]:
+    """The mean cross-entropy (float64) of `model` over the training pairs (or a subset of them),
+    and n, the number of training pairs."""
+    import torch.nn.functional as F
+
+    pairs = torch.as_tensor(data.pairs[data.train_idx])
+    labels = torch.as_tensor(data.labels[data.train_idx])
+
+    def loss(idx: np.ndarray | None) -> torch.Tensor:
+        if idx is None:
+            return F.cross_entropy(model.logits(pairs).double(), labels)
+        i = torch.as_tensor(idx)
+        return F.cross_entropy(model.logits(pairs[i]).double(), labels[i])
+
+    return loss, len(labels)
+
+
+def estimate_model(model, data, settings: LLCSettings, epoch: int | None = None) -> LLCEstimate:
+    """λ̂ of a groklab model on its task's training pairs."""
+    loss, n = model_loss(model, data)
+    params = [p for p in model.parameters() if p.requires_grad]
+    result = estimate(params, loss, n, settings)
+    result.epoch = epoch
+    return result
+
+
+def pick_checkpoints(epochs: list[int], which: str | int) -> list[int]:
+    """'all', or N checkpoints spread evenly in checkpoint order (the first and last included;
+    N = 1: the last)."""
+    if which == "all" or (isinstance(which, int) and which >= len(epochs)):
+        return list(epochs)
+    n = int(which)
+    if n < 1:
+        raise GroklabError(f"--checkpoints {which} must be 'all' or >= 1")
+    if n == 1:
+        return [epochs[-1]]
+    picks = np.unique(np.round(np.linspace(0, len(epochs) - 1, n)).astype(int))
+    return [epochs[i] for i in picks]

@@ -1,0 +1,99 @@
+"""The LLC estimator against known answers, and its refusals."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import groklab_cli, handbuilt_run
+from groklab.analysis.llc import LLCSettings, estimate
+from groklab.errors import GroklabError
+
+
+def _regression(n: int = 2000, d: int = 10):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(n, d, generator=gen, dtype=torch.float64)
+    y = x @ torch.randn(d, generator=gen, dtype=torch.float64) \
+        + 0.5 * torch.randn(n, generator=gen, dtype=torch.float64)
+    w = torch.nn.Parameter(torch.linalg.lstsq(x, y).solution.clone())
+
+    def loss(idx):
+        xi, yi = (x, y) if idx is None else (x[idx], y[idx])
+        return 0.5 * ((xi @ w - yi) ** 2).mean()
+
+    return w, loss, n, d
+
+
+def test_regular_model_gives_half_its_dimension():
+    """Linear regression with d = 10 parameters is regular: λ = d/2 = 5."""
+    w, loss, n, d = _regression()
+    e = estimate([w], loss, n, LLCSettings(epsilon=5e-4, gamma=1.0, chains=4, draws=3000,
+                                           burn_in=200))
+    assert e.valid and e.stationary
+    assert e.llc == pytest.approx(d / 2, rel=0.10)
+    assert len(e.chains) == 4 and e.llc_std < 0.5
+
+
+def test_singular_potential_gives_its_learning_coefficient():
+    """K(w) = w1² + w2² + w3⁴ + w4⁴ (normal crossing): λ = 1/2 + 1/2 + 1/4 + 1/4 = 1.5 < d/2 = 2
+    (Watanabe 2009)."""
+    v = torch.nn.Parameter(torch.zeros(4, dtype=torch.float64))
+    powers = torch.tensor([2.0, 2.0, 4.0, 4.0], dtype=torch.float64)
+    e = estimate([v], lambda idx: (v.abs() ** powers).sum(), 1000,
+                 LLCSettings(epsilon=1e-4, nbeta=1000.0, gamma=1.0, chains=8, draws=5000,
+                             burn_in=500))
+    assert e.valid and e.llc == pytest.approx(1.5, rel=0.15)
+    assert e.llc < 2.0
+
+
+def test_deterministic_minibatch_and_flags():
+    w, loss, n, _ = _regression()
+    settings = LLCSettings(epsilon=5e-4, gamma=1.0, chains=2, draws=300, burn_in=50, batch_size=256)
+    a, b = estimate([w], loss, n, settings), estimate([w], loss, n, settings)
+    assert a.chains == b.chains  # seeds derived from one seed
+    assert a.valid and a.llc == pytest.approx(5.0, rel=0.3)
+    start = w.detach().clone()
+    w_off = torch.nn.Parameter(start + 0.5)  # not a minimum: the chains find lower loss
+    off = estimate([w_off], lambda idx: 0.5 * ((w_off - start) ** 2).sum(), n,
+                   LLCSettings(epsilon=5e-4, gamma=1.0, chains=2, draws=300, burn_in=50))
+    assert not off.valid and off.llc is None and "not a local minimum" in off.reason
+    big = estimate([w], loss, n, LLCSettings(epsilon=1.0, gamma=1.0, chains=1, draws=50,
+                                             burn_in=5))
+    assert not big.valid and big.llc is None and "diverged" in big.reason
+
+
+@pytest.mark.parametrize("kwargs,text", [({"epsilon": 0}, "epsilon=0"),
+                                         ({"nbeta": -1}, "nbeta=-1"),
+                                         ({"draws": 10, "burn_in": 20}, "draws=10"),
+                                         ({"chains": 0}, "chains=0")])
+def test_bad_settings(kwargs, text):
+    with pytest.raises(GroklabError, match=text):
+        LLCSettings(**kwargs)
+
+
+def test_llc_command_writes_llc_json(tmp_path):
+    store = handbuilt_run(tmp_path / "run")
+    r = groklab_cli("llc", str(store.path), "--checkpoints", "3", "--draws", "30", "--burn-in",
+                    "10", "--quiet")
+    assert r.returncode == 0, r.stderr
+    data = json.loads((store.path / "llc.json").read_text())
+    assert [e["epoch"] for e in data["estimates"]] == [0, 50, 100]
+    assert data["settings"]["draws"] == 30 and data["settings"]["nbeta"] > 0
+    for e in data["estimates"]:
+        assert (e["llc"] is None) == (not e["valid"])
+    for args, text in ((["--epsilon", "0"], "epsilon=0"), (["--draws", "5"], "draws=5"),
+                       (["--checkpoints", "0"], "checkpoints")):
+        bad = groklab_cli("llc", str(store.path), *args)
+        assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+        assert text in bad.stderr
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    bad = groklab_cli("llc", str(empty))
+    assert bad.returncode == 2 and "not a groklab run" in bad.stderr
+    diverged = groklab_cli("llc", str(store.path), "--checkpoints", "1", "--epsilon", "100",
+                           "--draws", "20", "--burn-in", "5")
+    assert diverged.returncode == 2 and "diverged" in diverged.stderr
+    saved = json.loads((store.path / "llc.json").read_text())["estimates"][0]
+    assert saved["llc"] is None and saved["valid"] is False and "diverged" in saved["reason"]
+    assert np.isfinite(saved["loss_init"])
