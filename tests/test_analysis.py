@@ -223,3 +223,26 @@ def test_clockpizza2023_layout_imports_exactly(tmp_path):
     saved = json.loads((tmp_path / "a.json").read_text())
     assert saved["model"]["attn_rate"] == 0.0 and saved["algorithm"] in ("lookup", "unknown")
     assert any("not the split it was trained on" in n for n in saved["notes"])
+
+
+def test_mlp_models_are_analysed():
+    """An untrained MLP on the sum of its embeddings: no algorithm, no key frequency, and exactly
+    symmetric in a and b (gradient symmetricity 1)."""
+    model = build_model(ModelConfig(kind="mlp", d_model=32, d_mlp=64, combine="sum"), 31, 0)
+    r = analyze_model(model, make_dataset(TaskConfig(name="add", p=31, frac_train=0.3)),
+                      {"kind": "test"})
+    assert r.algorithm == "unknown" and r.key_frequencies == []
+    assert r.gradient_symmetricity == pytest.approx(1.0, abs=1e-9)
+    assert r.model["kind"] == "mlp" and len(r.neurons.best_freq) == 64
+    assert r.notes[0].startswith("not grokked")
+
+
+def test_extract_compare_reports_the_same_kind_of_program(tmp_path):
+    from conftest import handbuilt_run
+
+    a = handbuilt_run(tmp_path / "a", freqs=(3, 7, 11))
+    b = handbuilt_run(tmp_path / "b", freqs=(3, 5, 13))
+    r = groklab_cli("extract", str(a.path), "--compare", str(b.path), "--no-curve", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "the same kind of program (clock, 3 vs 3 frequencies, 1 shared)" in r.stdout
+    assert not (b.path / "program.json").exists()  # --compare writes nothing to the other run

@@ -69,3 +69,33 @@ def test_mlp_model_shapes_and_determinism():
     a, b = build_model(cfg, 11, 5), build_model(cfg, 11, 5)
     assert torch.equal(a.logits(_pairs(11)), b.logits(_pairs(11)))
     assert a.logits(_pairs(11)).shape == (121, 11)
+
+
+@pytest.mark.parametrize("eq_token", [True, False])
+def test_fast_path_hook_activations_equal_the_plain_forward(eq_token):
+    """Ablations read and replace activations at the last position through hooks on the fast
+    path: every hook point the fast path fires holds the plain forward's last-position value."""
+    p = 13
+    model = build_model(ModelConfig(d_model=16, n_heads=2, d_head=8, d_mlp=32, eq_token=eq_token,
+                                    attn_rate=0.5), p, seed=1).double()
+    pairs = _pairs(p)
+    names = ["blocks.0.hook_resid_pre", "blocks.0.attn.hook_v", "blocks.0.attn.hook_pattern",
+             "blocks.0.attn.hook_z", "blocks.0.hook_attn_out", "blocks.0.hook_resid_mid",
+             "blocks.0.mlp.hook_pre", "blocks.0.mlp.hook_post", "blocks.0.hook_mlp_out",
+             "blocks.0.hook_resid_post"]
+    _, fast = model.run_with_cache(pairs, names)
+    cache = {}
+
+    def save(x, name):
+        cache[name] = x.detach()
+
+    with torch.no_grad(), model.hooks({n: save for n in names}):
+        model.plain_logits(pairs)
+    for name in names:
+        plain = cache[name]
+        if name.endswith(("hook_v",)):  # per (batch, key position): all positions on both paths
+            assert torch.allclose(fast[name], plain, atol=1e-12), name
+        elif name.endswith("hook_pattern"):  # [batch, head, query, key]: the last query
+            assert torch.allclose(fast[name][:, :, -1], plain[:, :, -1], atol=1e-12), name
+        else:
+            assert torch.allclose(fast[name][:, -1], plain[:, -1], atol=1e-12), name

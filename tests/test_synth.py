@@ -176,5 +176,6 @@ def test_real_run_program_is_verified(grokked_run):
     assert r.algorithm == "clock" and v.verdict == "algorithmic"
     assert v.program_accuracy == 1.0 and v.agreement >= 0.999
     assert v.ablated_accuracy <= 0.1
-    assert r.first_correct_epoch is not None
+    assert r.first_correct_epoch in [p.epoch for p in r.curve]
+    assert r.first_correct_epoch >= r.curve[0].epoch
     assert r.curve[0].verdict == "memorizing" and r.curve[-1].verdict == "algorithmic"
