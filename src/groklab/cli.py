@@ -416,13 +416,13 @@ def build_parser() -> Parser:
     p.add_argument("run", help="run directory")
     p.add_argument("--checkpoints", type=_checkpoints_arg, default="all",
                    help="'all' (default) or N checkpoints spread evenly")
-    p.add_argument("--epsilon", type=float, default=None, help="SGLD step size (default 3e-4)")
+    p.add_argument("--epsilon", type=float, default=None, help="SGLD step size (default 1e-4)")
     p.add_argument("--nbeta", type=float, default=None, help="nβ (default n/ln n)")
     p.add_argument("--gamma", type=float, default=None, help="localization strength (default 100)")
     p.add_argument("--chains", type=int, default=None, help="chains (default 2)")
     p.add_argument("--draws", type=int, default=None, help="steps per chain, burn-in included "
-                                                           "(default 200)")
-    p.add_argument("--burn-in", type=int, default=None, help="draws left out of the mean (50)")
+                                                           "(default 300)")
+    p.add_argument("--burn-in", type=int, default=None, help="draws left out of the mean (75)")
     p.add_argument("--batch-size", type=int, default=None, help="minibatch (default: full batch)")
     p.add_argument("--seed", type=int, default=None, help="seed of the chains (default 0)")
     p.add_argument("--calibrate", action="store_true", help="run the epsilon x nbeta grid instead")

@@ -45,12 +45,12 @@ LLC_RULE = (f"invalid when a chain diverges (non-finite loss, or nβ·(L − L*)
 class LLCSettings:
     """SGLD hyperparameters; nbeta None means devinterp's default n/ln(n) (n: the batch size)."""
 
-    epsilon: float = 3e-4
+    epsilon: float = 1e-4
     nbeta: float | None = None
     gamma: float = 100.0
     chains: int = 2
-    draws: int = 200  # steps per chain, burn-in included
-    burn_in: int = 50
+    draws: int = 300  # steps per chain, burn-in included
+    burn_in: int = 75
     batch_size: int | None = None  # None: full batch
     seed: int = 0
 
