@@ -355,6 +355,57 @@ def cmd_llc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep_run(args: argparse.Namespace) -> int:
+    from groklab.sweep.execute import run_sweep
+
+    def done(run_id: str, state: str) -> None:
+        if not args.quiet:
+            print(f"{run_id}: {state}", flush=True)
+
+    counts = run_sweep(args.spec, args.out, args.workers, args.executor, done)
+    print(", ".join(f"{k} {v}" for k, v in counts.items()) + f"; results in {args.out}")
+    return 0 if counts["failed"] == 0 else 1
+
+
+def cmd_sweep_status(args: argparse.Namespace) -> int:
+    from groklab.sweep.execute import status_counts
+
+    counts, failures = status_counts(Path(args.dir))
+    print(", ".join(f"{k} {v}" for k, v in counts.items()))
+    for line in failures:
+        print(f"failed {line}")
+    return 0
+
+
+def cmd_sweep_table(args: argparse.Namespace) -> int:
+    import csv
+
+    from groklab.sweep import results
+    from groklab.sweep.execute import load
+
+    load(Path(args.dir))
+    columns, rows = results.read(Path(args.dir))
+    if args.csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return 0
+    shown = [c for c in columns if c in ("run_id", "seed", "state", "memorized_epoch",
+                                         "grokked_epoch", "algorithm", "verdict", "wall_s")]
+    idx = [columns.index(c) for c in shown]
+    print("  ".join(f"{c:>14s}" for c in shown))
+    for r in rows:
+        print("  ".join(f"{'-' if r[i] is None else str(r[i]):>14s}" for i in idx))
+    return 0
+
+
+def cmd_sweep_report(args: argparse.Namespace) -> int:
+    from groklab.sweep.report import sweep_report
+
+    print(f"wrote {sweep_report(args.dir, args.o)}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from groklab.analysis.analyze import load_run_model
     from groklab.models.io import export_transformerlens
@@ -430,6 +481,28 @@ def build_parser() -> Parser:
     _cpu_flags(p)
     p.set_defaults(fn=cmd_llc)
 
+    sweep = sub.add_parser("sweep", help="many runs from one spec: run, status, table, report")
+    sweep_sub = sweep.add_subparsers(dest="sweep_command", metavar="SUBCOMMAND",
+                                     parser_class=Parser, required=True)
+    q = sweep_sub.add_parser("run", help="run every unfinished run of a sweep.toml")
+    q.add_argument("spec", help="the sweep spec (TOML)")
+    q.add_argument("--out", required=True, help="sweep directory")
+    q.add_argument("--executor", choices=("local", "slurm"), default="local")
+    q.add_argument("--workers", type=int, default=None, help="processes (default: CPU cores)")
+    q.add_argument("--quiet", action="store_true")
+    q.set_defaults(fn=cmd_sweep_run)
+    q = sweep_sub.add_parser("status", help="pending / running / done / failed counts")
+    q.add_argument("dir")
+    q.set_defaults(fn=cmd_sweep_status)
+    q = sweep_sub.add_parser("table", help="print the results table (DIR/results.duckdb)")
+    q.add_argument("dir")
+    q.add_argument("--csv", action="store_true", help="CSV with a header of column names")
+    q.set_defaults(fn=cmd_sweep_table)
+    q = sweep_sub.add_parser("report", help="the sweep's offline HTML report")
+    q.add_argument("dir")
+    q.add_argument("-o", default=None, metavar="HTML")
+    q.set_defaults(fn=cmd_sweep_report)
+
     p = sub.add_parser("export", help="write a run's model in the TransformerLens layout")
     p.add_argument("run", help="run directory")
     p.add_argument("--layout", choices=("transformerlens",), default="transformerlens")
@@ -479,6 +552,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("groklab: interrupted\n")
         return 130
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

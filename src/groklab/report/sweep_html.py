@@ -1,0 +1,91 @@
+"""The offline HTML report of a sweep: rendering only (the numbers come from sweep.stats)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from groklab.report.figures import LAYOUT
+from groklab.report.html import CSS, _json_script, _section, _table, esc
+
+
+def _phase_figure(diagram: dict) -> go.Figure:
+    text = [[("" if f is None else f"{f:.0%}") + ("" if m is None else f"<br>{m:.0f}")
+             for f, m in zip(frow, mrow)]
+            for frow, mrow in zip(diagram["fraction_grokked"], diagram["median_grokked_epoch"])]
+    fig = go.Figure(go.Heatmap(z=diagram["fraction_grokked"], x=[str(v) for v in diagram["xs"]],
+                               y=[str(v) for v in diagram["ys"]], text=text,
+                               texttemplate="%{text}", colorscale="Viridis", zmin=0, zmax=1,
+                               colorbar=dict(title="grokked")))
+    fig.update_layout(**LAYOUT, title="Phase diagram: fraction of seeds grokked (median epoch)",
+                      xaxis_title=diagram["x"], yaxis_title=diagram["y"])
+    return fig
+
+
+def _grokking_figure(groups: list[dict], axis: str) -> go.Figure:
+    fig = go.Figure()
+    for g in groups:
+        fig.add_trace(go.Box(y=g["epochs"], name=str(g["value"]), boxpoints="all",
+                             showlegend=False))
+    med = [g for g in groups if g["median"] is not None]
+    fig.add_trace(go.Scatter(x=[str(g["value"]) for g in med], y=[g["median"] for g in med],
+                             error_y=dict(type="data", symmetric=False,
+                                          array=[g["high"] - g["median"] for g in med],
+                                          arrayminus=[g["median"] - g["low"] for g in med]),
+                             mode="markers", name="median, 95% bootstrap CI",
+                             marker=dict(color="black", size=9)))
+    fig.update_layout(**LAYOUT, title=f"Grokking epoch by {axis}", xaxis_title=axis,
+                      yaxis_title="grokked at epoch")
+    return fig
+
+
+def _usage_figure(usage: dict) -> go.Figure:
+    fig = go.Figure(go.Bar(x=list(usage), y=list(usage.values())))
+    fig.update_layout(**LAYOUT, title="Key-frequency usage across runs", xaxis_title="frequency k",
+                      yaxis_title="runs")
+    return fig
+
+
+def render(name: str, plotly_js: str, rows: list[dict], columns: list[str], swept: list[str],
+           diagram: dict | None, groups: list[dict], axis: str | None, usage: dict,
+           links: dict[str, str]) -> str:
+    figs = []
+    if diagram:
+        figs.append(("sweep-phase", _phase_figure(diagram)))
+    if axis:
+        figs.append(("sweep-grokking", _grokking_figure(groups, axis)))
+    if usage:
+        figs.append(("sweep-usage", _usage_figure(usage)))
+    divs = {i: f'<div class="plot" id="{i}"></div>' for i, _ in figs}
+    scripts = "".join(_json_script(f"{i}-json", f.to_json()) for i, f in figs)
+    shown = ["run_id", *swept, "state", "memorized_epoch", "grokked_epoch", "algorithm", "verdict",
+             "wall_s"]
+    table_rows = []
+    for r in rows:
+        cells = [r.get(c) for c in shown]
+        table_rows.append(cells)
+    table = _table(shown, table_rows).replace("<tbody>", "<tbody>", 1)
+    link_list = "".join(f'<li><a href="{esc(href)}">{esc(rid)}</a></li>'
+                        for rid, href in links.items())
+    sections = []
+    if diagram:
+        sections.append(_section("Phase diagram", f"Over {diagram['x']} × {diagram['y']}: each "
+                                 "cell is the fraction of its runs that grokked (test accuracy "
+                                 ">= 99%) and their median grokking epoch.",
+                                 divs["sweep-phase"]))
+    if axis:
+        sections.append(_section("Grokking epochs", f"Per value of {axis}: every run's grokking "
+                                 "epoch, the median and its 95% bootstrap interval.",
+                                 divs["sweep-grokking"]))
+    if usage:
+        sections.append(_section("Key frequencies", "How many runs use each key frequency.",
+                                 divs["sweep-usage"]))
+    sections.append(_section("Runs", f"{len(rows)} runs (results.duckdb, table runs).",
+                             table + (f"<ul>{link_list}</ul>" if link_list else "")))
+    boot = ("document.querySelectorAll('.plot').forEach(function(el){"
+            "const f = JSON.parse(document.getElementById(el.id + '-json').textContent);"
+            "Plotly.newPlot(el, f.data, f.layout, {responsive: true, displaylogo: false});});")
+    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<title>groklab sweep: {esc(name)}</title><style>{CSS}</style>"
+            f"<script>{plotly_js}</script></head><body><header><h1>groklab sweep</h1>"
+            f"<p>{esc(name)}</p></header><main>{''.join(sections)}</main>{scripts}"
+            f"<script>{boot}</script></body></html>\n")

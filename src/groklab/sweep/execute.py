@@ -1,0 +1,179 @@
+"""Run a sweep: the local executor (a process pool; each worker pinned to one torch and one BLAS
+thread). Resumable: a run whose stages are all done is skipped, an interrupted one resumes from its
+own checkpoint; a second `sweep run` on a running sweep is refused (an OS lock on DIR/sweep.lock).
+
+The sweep directory: DIR/sweep.toml (the spec as given), DIR/runs/<run_id>/ (ordinary run
+directories), DIR/errors/<run_id>.txt (the last error line of a failed run), DIR/results.duckdb.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from groklab.errors import GroklabError
+from groklab.store import ANALYSIS_FILE, PROGRAM_JSON, RunStore, read_json
+from groklab.sweep import results
+from groklab.sweep.spec import SweepRun, SweepSpec, expand, parse
+
+SPEC_FILE = "sweep.toml"
+SWEEP_LOCK = "sweep.lock"
+RUNS_DIR = "runs"
+ERRORS_DIR = "errors"
+STATES = ("pending", "running", "done", "failed")
+
+
+def run_dir(sweep_dir: Path, run: SweepRun) -> Path:
+    return Path(sweep_dir) / RUNS_DIR / run.run_id
+
+
+def _stage_done(path: Path, stage: str) -> bool:
+    store = RunStore(path)
+    if stage == "train":
+        return store.summary_path.is_file()
+    return store.file(ANALYSIS_FILE if stage == "analyze" else PROGRAM_JSON).is_file()
+
+
+def _running(path: Path) -> bool:
+    lock = RunStore(path).lock_path
+    if not lock.exists():
+        return False
+    fd = os.open(lock, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def state(sweep_dir: Path, run: SweepRun, stages) -> str:
+    path = run_dir(sweep_dir, run)
+    if all(_stage_done(path, s) for s in stages):
+        return "done"
+    if _running(path):
+        return "running"
+    if (Path(sweep_dir) / ERRORS_DIR / f"{run.run_id}.txt").is_file():
+        return "failed"
+    return "pending"
+
+
+def result_of(sweep_dir: Path, run: SweepRun, stages, error: str | None = None) -> dict:
+    path = run_dir(sweep_dir, run)
+    out = {"state": "failed" if error else state(sweep_dir, run, stages), "error": error}
+    summary = RunStore(path).read_summary() if RunStore(path).summary_path.is_file() else None
+    if summary:
+        out.update(memorized_epoch=summary.get("memorized_epoch"),
+                   grokked_epoch=summary.get("grokked_epoch"), wall_s=summary.get("wall_s"))
+    analysis = RunStore(path).file(ANALYSIS_FILE)
+    if analysis.is_file():
+        a = read_json(analysis)
+        out.update(key_frequencies=a.get("key_frequencies"), algorithm=a.get("algorithm"))
+    program = RunStore(path).file(PROGRAM_JSON)
+    if program.is_file():
+        p = read_json(program)
+        out.update(verdict=p.get("verdict"), algorithm=p.get("algorithm"))
+    return out
+
+
+def work(path: str, config_dict: dict, stages: tuple[str, ...]) -> str | None:
+    """One run's stages in a worker process, pinned to one thread; the error line or None."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    from groklab.analysis import analyze_run
+    from groklab.config import RunConfig
+    from groklab.synth import extract_run
+    from groklab.train import run
+
+    try:
+        run(RunConfig.from_dict(config_dict), path, threads=1, quiet=True)
+        if "analyze" in stages and not _stage_done(Path(path), "analyze"):
+            analyze_run(path, with_progress=False)
+        if "extract" in stages and not _stage_done(Path(path), "extract"):
+            extract_run(path, with_curve=False)
+    except Exception as e:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
+        text = str(e).strip().splitlines()
+        return f"{type(e).__name__}: {text[-1] if text else ''}"
+    return None
+
+
+@contextmanager
+def sweep_lock(sweep_dir: Path) -> Iterator[None]:
+    Path(sweep_dir).mkdir(parents=True, exist_ok=True)
+    fd = os.open(Path(sweep_dir) / SWEEP_LOCK, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise GroklabError(f"{sweep_dir} is being run by another `groklab sweep run`; wait for "
+                           "it, or check it with `groklab sweep status`") from None
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+def load(sweep_dir: Path) -> tuple[SweepSpec, list[SweepRun]]:
+    spec_path = Path(sweep_dir) / SPEC_FILE
+    if not spec_path.is_file():
+        raise GroklabError(f"{sweep_dir} is not a sweep directory (no {SPEC_FILE})")
+    spec = parse(spec_path)
+    return spec, expand(spec, str(spec_path))
+
+
+def run_sweep(spec_path: str | Path, out: str | Path, workers: int | None = None,
+              executor: str = "local",
+              on_done: Callable[[str, str], None] | None = None) -> dict[str, int]:
+    """Run every unfinished run of the spec into `out`; returns the state counts."""
+    if executor != "local":
+        raise GroklabError(f"executor {executor!r} is not available; this groklab runs sweeps "
+                           "with the local executor (SLURM is not implemented yet)")
+    spec = parse(spec_path)
+    runs = expand(spec, str(spec_path))
+    out = Path(out)
+    workers = workers or os.cpu_count() or 1
+    if workers < 1:
+        raise GroklabError(f"workers={workers} must be >= 1")
+    with sweep_lock(out):
+        existing = out / SPEC_FILE  # a changed spec keeps the ids of unchanged runs
+        if not existing.exists() or Path(spec_path).resolve() != existing.resolve():
+            shutil.copyfile(spec_path, existing)
+        (out / RUNS_DIR).mkdir(exist_ok=True)
+        (out / ERRORS_DIR).mkdir(exist_ok=True)
+        todo = [r for r in runs if state(out, r, spec.stages) != "done"]
+        results.upsert(out, [results.row(r, result_of(out, r, spec.stages)) for r in runs])
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(work, str(run_dir(out, r)), r.config.to_dict(), spec.stages): r
+                       for r in todo}
+            for future in as_completed(futures):
+                r = futures[future]
+                error = future.result()
+                err_file = out / ERRORS_DIR / f"{r.run_id}.txt"
+                if error:
+                    err_file.write_text(error + "\n")
+                else:
+                    err_file.unlink(missing_ok=True)
+                results.upsert(out, [results.row(r, result_of(out, r, spec.stages, error))])
+                if on_done:
+                    on_done(r.run_id, "failed" if error else "done")
+    return status_counts(out)[0]
+
+
+def status_counts(sweep_dir: Path) -> tuple[dict[str, int], list[str]]:
+    spec, runs = load(sweep_dir)
+    counts = {s: 0 for s in STATES}
+    failures = []
+    for r in runs:
+        s = state(sweep_dir, r, spec.stages)
+        counts[s] += 1
+        if s == "failed":
+            line = (Path(sweep_dir) / ERRORS_DIR / f"{r.run_id}.txt").read_text().strip()
+            failures.append(f"{r.run_id}: {line}")
+    return counts, failures

@@ -1,0 +1,62 @@
+"""Figures of a sweep from its results table: the phase diagram over two axes, the grokking
+epochs with bootstrap confidence intervals, key-frequency usage. Numbers only; report/ draws."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import numpy as np
+
+BOOTSTRAP = 1000
+CONFIDENCE = 0.95
+
+
+def bootstrap_median(values: list[float], seed: int = 0) -> tuple[float, float, float] | None:
+    """(median, low, high): the median and its 95% bootstrap interval (seeded resamples)."""
+    if not values:
+        return None
+    x = np.asarray(values, dtype=float)
+    rng = np.random.Generator(np.random.PCG64(seed))
+    meds = np.median(rng.choice(x, size=(BOOTSTRAP, len(x)), replace=True), axis=1)
+    tail = (1 - CONFIDENCE) / 2
+    return float(np.median(x)), float(np.quantile(meds, tail)), float(np.quantile(meds, 1 - tail))
+
+
+def phase_diagram(rows: list[dict], x: str, y: str) -> dict:
+    """Per (x, y) cell: the fraction of its runs that grokked, and their median grokking epoch."""
+    xs = sorted({r[x] for r in rows})
+    ys = sorted({r[y] for r in rows})
+    frac = [[None] * len(xs) for _ in ys]
+    median = [[None] * len(xs) for _ in ys]
+    for i, yv in enumerate(ys):
+        for j, xv in enumerate(xs):
+            cell = [r for r in rows if r[x] == xv and r[y] == yv and r["state"] == "done"]
+            if cell:
+                grok = [r["grokked_epoch"] for r in cell if r["grokked_epoch"] is not None]
+                frac[i][j] = len(grok) / len(cell)
+                median[i][j] = float(np.median(grok)) if grok else None
+    return {"x": x, "y": y, "xs": xs, "ys": ys, "fraction_grokked": frac,
+            "median_grokked_epoch": median}
+
+
+def grokking_by(rows: list[dict], axis: str) -> list[dict]:
+    """Per value of `axis`: the grokking epochs of its runs, the median and its bootstrap CI."""
+    out = []
+    for v in sorted({r[axis] for r in rows}):
+        epochs = [r["grokked_epoch"] for r in rows if r[axis] == v
+                  and r["grokked_epoch"] is not None]
+        ci = bootstrap_median(epochs)
+        out.append({"value": v, "epochs": epochs,
+                    "median": None if ci is None else ci[0],
+                    "low": None if ci is None else ci[1], "high": None if ci is None else ci[2]})
+    return out
+
+
+def frequency_usage(rows: list[dict]) -> dict[int, int]:
+    """How many runs use each key frequency."""
+    counts: Counter = Counter()
+    for r in rows:
+        if r.get("key_frequencies"):
+            counts.update(json.loads(r["key_frequencies"]))
+    return dict(sorted(counts.items()))

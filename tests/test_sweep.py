@@ -1,0 +1,138 @@
+"""Sweeps: the spec and its ids, the local executor, resumption, the DuckDB table, the report."""
+
+import csv
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import groklab_cli
+from groklab.errors import GroklabError
+from groklab.sweep.spec import expand, parse
+
+SPEC = """
+[base]
+task = "add"
+p = 13
+frac_train = 0.5
+d_model = 16
+n_heads = 2
+d_head = 8
+d_mlp = 32
+epochs = {epochs}
+lr = 3e-3
+eval_every = 5
+ckpt_every = 20
+ckpt_log_points = 5
+
+[axes]
+seed = [0, 1]
+weight_decay = {wds}
+"""
+
+
+def _spec(tmp_path, epochs=60, wds="[0.5, 1.0]", extra="", name="sweep.toml"):
+    path = tmp_path / name
+    path.write_text(SPEC.format(epochs=epochs, wds=wds) + extra)
+    return path
+
+
+def test_ids_are_stable_and_adding_a_value_keeps_them(tmp_path):
+    a = [r.run_id for r in expand(parse(_spec(tmp_path)))]
+    b = [r.run_id for r in expand(parse(_spec(tmp_path)))]
+    assert a == b and len(set(a)) == 4
+    more = [r.run_id for r in expand(parse(_spec(tmp_path, wds="[0.5, 1.0, 2.0]", name="m.toml")))]
+    assert set(a) < set(more) and len(more) == 6
+
+
+@pytest.mark.parametrize("extra,text", [
+    ("wings = [1]\n", "wings: unknown config field"),
+    ("lr = [-1.0]\n", "lr=-1.0 must be > 0"),
+    ("d_mlp = []\n", "d_mlp must be a non-empty list"),
+    ("seed = [3]\n", "Cannot overwrite a value"),  # a duplicate key: TOML refuses it
+    ("\n[zip]\nweight_decay = [1.0]\n", "duplicate axis"),
+    ("\n[zip]\nlr = [1e-3, 2e-3]\nd_mlp = [32]\n", "one length"),
+])
+def test_bad_specs_are_one_line_and_submit_nothing(tmp_path, extra, text):
+    spec = _spec(tmp_path, extra=extra)
+    with pytest.raises(GroklabError, match=text):
+        parse(spec)
+    r = groklab_cli("sweep", "run", str(spec), "--out", str(tmp_path / "out"))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def _table(out) -> list[dict]:
+    r = groklab_cli("sweep", "table", str(out), "--csv")
+    assert r.returncode == 0, r.stderr
+    return list(csv.DictReader(io.StringIO(r.stdout)))
+
+
+def test_local_sweep_runs_resumes_and_reports(tmp_path):
+    spec = _spec(tmp_path)
+    out = tmp_path / "out"
+    r = groklab_cli("sweep", "run", str(spec), "--out", str(out), "--workers", "2", timeout=600)
+    assert r.returncode == 0, r.stderr
+    rows = _table(out)
+    assert len(rows) == 4 and {row["state"] for row in rows} == {"done"}
+    for column in ("run_id", "seed", "weight_decay", "state", "memorized_epoch", "grokked_epoch",
+                   "wall_s", "algorithm", "verdict"):
+        assert column in rows[0]
+    assert sorted((row["seed"], row["weight_decay"]) for row in rows) == \
+        [("0", "0.5"), ("0", "1.0"), ("1", "0.5"), ("1", "1.0")]
+    status = groklab_cli("sweep", "status", str(out))
+    assert status.stdout.startswith("pending 0, running 0, done 4, failed 0")
+    again = groklab_cli("sweep", "run", str(spec), "--out", str(out), "--workers", "2")
+    assert again.returncode == 0 and again.stdout.strip().splitlines()[-1].startswith(
+        "pending 0, running 0, done 4")  # nothing ran again
+    assert len(again.stdout.strip().splitlines()) == 1
+    import duckdb
+
+    con = duckdb.connect(str(out / "results.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM runs WHERE state = 'done'").fetchone()[0] == 4
+    con.close()
+    rep = groklab_cli("sweep", "report", str(out))
+    assert rep.returncode == 0, rep.stderr
+    html = (out / "report.html").read_text()
+    assert "Phase diagram" in html and "Grokking epochs" in html and "<script src=" not in html
+
+
+def test_killed_sweep_resumes_to_the_same_table(tmp_path):
+    spec = _spec(tmp_path, epochs=400)
+    full = tmp_path / "full"
+    assert groklab_cli("sweep", "run", str(spec), "--out", str(full), "--workers", "2",
+                       timeout=900).returncode == 0
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "groklab.cli", "sweep", "run", str(spec),
+                             "--out", str(killed), "--workers", "2"], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((killed / "runs").glob("*/metrics.jsonl")):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its workers, mid-way
+    proc.wait()
+    status = groklab_cli("sweep", "status", str(killed)).stdout
+    assert "done 4" not in status
+    r = groklab_cli("sweep", "run", str(spec), "--out", str(killed), "--workers", "2", timeout=900)
+    assert r.returncode == 0, r.stderr
+    keep = ("run_id", "state", "memorized_epoch", "grokked_epoch", "algorithm")
+    a = sorted(tuple(row[k] for k in keep) for row in _table(full))
+    b = sorted(tuple(row[k] for k in keep) for row in _table(killed))
+    assert a == b
+
+
+def test_second_sweep_run_is_refused(tmp_path):
+    from groklab.sweep.execute import sweep_lock
+
+    spec = _spec(tmp_path)
+    out = tmp_path / "out"
+    with sweep_lock(out):
+        r = groklab_cli("sweep", "run", str(spec), "--out", str(out))
+    assert r.returncode == 2 and "being run by another" in r.stderr
+    r = groklab_cli("sweep", "run", str(spec), "--out", str(out), "--executor", "slurm")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
