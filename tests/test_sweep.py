@@ -126,6 +126,22 @@ def test_killed_sweep_resumes_to_the_same_table(tmp_path):
     assert a == b
 
 
+def test_llc_stage_fills_its_column(tmp_path):
+    spec = _spec(tmp_path, wds="[1.0]", extra='')
+    text = spec.read_text().replace("[base]", 'stages = ["train", "llc"]\n[base]')
+    spec.write_text(text.replace("seed = [0, 1]", "seed = [0]"))
+    out = tmp_path / "out"
+    r = groklab_cli("sweep", "run", str(spec), "--out", str(out), "--workers", "1", timeout=600)
+    assert r.returncode == 0, r.stderr
+    rows = _table(out)
+    assert len(rows) == 1 and rows[0]["state"] == "done"
+    import json
+
+    saved = json.loads((out / "runs" / rows[0]["run_id"] / "llc.json").read_text())
+    value = saved["estimates"][-1]["llc"]
+    assert (rows[0]["llc"] == "") if value is None else float(rows[0]["llc"]) == value
+
+
 def test_second_sweep_run_is_refused(tmp_path):
     from groklab.sweep.execute import sweep_lock
 

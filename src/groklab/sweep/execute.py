@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from groklab.errors import GroklabError
-from groklab.store import ANALYSIS_FILE, PROGRAM_JSON, RunStore, read_json
+from groklab.store import ANALYSIS_FILE, LLC_FILE, PROGRAM_JSON, RunStore, read_json
 from groklab.sweep import results
 from groklab.sweep.spec import SweepRun, SweepSpec, expand, parse
 
@@ -36,7 +36,8 @@ def _stage_done(path: Path, stage: str) -> bool:
     store = RunStore(path)
     if stage == "train":
         return store.summary_path.is_file()
-    return store.file(ANALYSIS_FILE if stage == "analyze" else PROGRAM_JSON).is_file()
+    return store.file({"analyze": ANALYSIS_FILE, "extract": PROGRAM_JSON,
+                       "llc": LLC_FILE}[stage]).is_file()
 
 
 def _running(path: Path) -> bool:
@@ -76,6 +77,10 @@ def result_of(sweep_dir: Path, run: SweepRun, stages, error: str | None = None) 
     if analysis.is_file():
         a = read_json(analysis)
         out.update(key_frequencies=a.get("key_frequencies"), algorithm=a.get("algorithm"))
+    llc = RunStore(path).file(LLC_FILE)
+    if llc.is_file():
+        estimates = read_json(llc).get("estimates") or []
+        out["llc"] = estimates[-1].get("llc") if estimates else None
     program = RunStore(path).file(PROGRAM_JSON)
     if program.is_file():
         p = read_json(program)
@@ -98,6 +103,11 @@ def work(path: str, config_dict: dict, stages: tuple[str, ...]) -> str | None:
             analyze_run(path, with_progress=False)
         if "extract" in stages and not _stage_done(Path(path), "extract"):
             extract_run(path, with_curve=False)
+        if "llc" in stages and not _stage_done(Path(path), "llc"):
+            from groklab.analysis.llc import LLCSettings
+            from groklab.analysis.llc_run import llc_run
+
+            llc_run(path, LLCSettings(), 1)
     except Exception as e:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
         text = str(e).strip().splitlines()
         return f"{type(e).__name__}: {text[-1] if text else ''}"

@@ -1,7 +1,7 @@
 """The sweep's results in an embedded DuckDB file, DIR/results.duckdb, table `runs`: one row per
 run with every config field as a column (by its config name; `task` for the task), then `state`,
 `memorized_epoch`, `grokked_epoch`, `wall_s`, `key_frequencies` (JSON list), `algorithm`,
-`verdict`, `error`. Plain SQL works on it: `duckdb DIR/results.duckdb "SELECT ..."`."""
+`verdict`, `llc` (the final checkpoint's, when the llc stage ran), `error`. Plain SQL works on it: `duckdb DIR/results.duckdb "SELECT ..."`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ RESULTS_FILE = "results.duckdb"
 RESULT_COLUMNS = [("state", "VARCHAR"), ("memorized_epoch", "INTEGER"),
                   ("grokked_epoch", "INTEGER"), ("wall_s", "DOUBLE"),
                   ("key_frequencies", "VARCHAR"), ("algorithm", "VARCHAR"),
-                  ("verdict", "VARCHAR"), ("error", "VARCHAR")]
+                  ("verdict", "VARCHAR"), ("llc", "DOUBLE"), ("error", "VARCHAR")]
 _SQL_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "VARCHAR", "bool": "BOOLEAN",
               "int | None": "BIGINT"}
 
@@ -51,7 +51,7 @@ def row(run: SweepRun, result: dict) -> list:
     return values + [result.get("state"), result.get("memorized_epoch"),
                      result.get("grokked_epoch"), result.get("wall_s"),
                      None if keys is None else json.dumps(keys), result.get("algorithm"),
-                     result.get("verdict"), result.get("error")]
+                     result.get("verdict"), result.get("llc"), result.get("error")]
 
 
 def upsert(sweep_dir: Path, rows: list[list]) -> None:

@@ -9,7 +9,8 @@
     [zip]               # optional: lists of one length, taken together (row i of each)
     lr = [1e-3, 3e-3]
     frac_train = [0.3, 0.5]
-    stages = ["train", "analyze", "extract"]   # optional, top level (the default)
+    stages = ["train", "analyze", "extract"]   # optional, top level (the default); also "llc"
+                                               # (the LLC of the final checkpoint, defaults)
 
 Field names are the config's (`p`, `frac_train`, `weight_decay`, `seed`, ...; `task` for the task's
 name). A run's id is a hash of its full config, so the same spec expands to the same ids and adding
@@ -28,7 +29,8 @@ from pathlib import Path
 from groklab.config import ModelConfig, RunConfig, TaskConfig, TrainConfig, override, preset
 from groklab.errors import GroklabError
 
-STAGES = ("train", "analyze", "extract")
+STAGES = ("train", "analyze", "extract", "llc")
+DEFAULT_STAGES = ("train", "analyze", "extract")
 TOP_KEYS = {"base", "axes", "zip", "stages", "slurm"}
 SECTIONS = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}
 ALIASES = {"task": ("task", "name")}
@@ -105,7 +107,7 @@ def parse(path: str | Path) -> SweepSpec:
     if len(lengths) > 1:
         raise GroklabError(f"{path}: [zip] lists must have one length, got "
                            + ", ".join(f"{k}: {len(v)}" for k, v in zipped.items()))
-    stages = tuple(data.get("stages", STAGES))
+    stages = tuple(data.get("stages", DEFAULT_STAGES))
     bad = [s for s in stages if s not in STAGES]
     if bad or "train" not in stages:
         raise GroklabError(f"{path}: stages {list(stages)} must include train and come from "
