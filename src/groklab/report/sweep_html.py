@@ -61,9 +61,9 @@ def render(name: str, plotly_js: str, rows: list[dict], columns: list[str], swep
              "wall_s"]
     table_rows = []
     for r in rows:
-        cells = [r.get(c) for c in shown]
+        cells = ["-" if r.get(c) is None else r.get(c) for c in shown]
         table_rows.append(cells)
-    table = _table(shown, table_rows).replace("<tbody>", "<tbody>", 1)
+    table = _table(shown, table_rows)
     link_list = "".join(f'<li><a href="{esc(href)}">{esc(rid)}</a></li>'
                         for rid, href in links.items())
     sections = []
