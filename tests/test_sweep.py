@@ -101,6 +101,7 @@ def test_local_sweep_runs_resumes_and_reports(tmp_path):
     assert "Phase diagram" in html and "Grokking epochs" in html and "<script src=" not in html
 
 
+@pytest.mark.slow
 def test_killed_sweep_resumes_to_the_same_table(tmp_path):
     spec = _spec(tmp_path, epochs=400)
     full = tmp_path / "full"
