@@ -103,7 +103,7 @@ def test_local_sweep_runs_resumes_and_reports(tmp_path):
 
 @pytest.mark.slow
 def test_killed_sweep_resumes_to_the_same_table(tmp_path):
-    spec = _spec(tmp_path, epochs=400)
+    spec = _spec(tmp_path, epochs=3000)
     full = tmp_path / "full"
     assert groklab_cli("sweep", "run", str(spec), "--out", str(full), "--workers", "2",
                        timeout=900).returncode == 0

@@ -161,7 +161,7 @@ def test_two_writers_started_together_exactly_one_proceeds(tmp_path, tiny, comma
         args = ["analyze", str(out), "--quiet"]
     else:
         args = ["train", "--out", str(out), "--task", "add", "--p", "13", "--d-model", "16",
-                "--n-heads", "2", "--d-head", "8", "--d-mlp", "32", "--epochs", "300", "--quiet"]
+                "--n-heads", "2", "--d-head", "8", "--d-mlp", "32", "--epochs", "3000", "--quiet"]
     procs = [subprocess.Popen([sys.executable, "-m", "groklab.cli", *args],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
