@@ -287,6 +287,15 @@ def _score(frame: Frame, answers: np.ndarray, fve_value: float, kl_value: float 
     return FamilyScore(fve_value, kl_value, acc, agree, length)
 
 
+def wave_score(frame: Frame, waves: Waves, fve_value: float, length: int,
+               with_kl: bool) -> FamilyScore:
+    """A clock's or pizza's score: its answers, FVE, held-out KL and description length."""
+    kl_value = None
+    if waves.freqs and with_kl:
+        kl_value = heldout_kl(frame, lambda rows: wave_logits(frame, waves, rows))
+    return _score(frame, wave_answers(frame, waves), fve_value, kl_value, length)
+
+
 def map_length(frame: Frame) -> int:
     """Numbers needed to state the two maps: a table's entries, or 1 (a generator or a kind)."""
     return sum(m.n if m.kind == "table" else 1 for m in frame.maps)
@@ -329,13 +338,10 @@ def compare(frame: Frame, with_kl: bool = True, symmetricity: float | None = Non
     exceptions = int((frame.valid & ~frame.regular).sum())
     base = map_length(frame) + 1 + exceptions  # maps, the sign, the exception table
     k = len(freqs)
-    scores = {}
-    for name, waves, extra in (("clock", clock, 0),
-                               ("pizza", pizza, 0 if pizza.profile == "abs_cos" else 2 * k * frame.n)):
-        scores[name] = _score(frame, wave_answers(frame, waves), fves[name if name == "clock"
-                                                                        else pizza.profile],
-                              heldout_kl(frame, lambda r, w=waves: wave_logits(frame, w, r))
-                              if k and with_kl else None, base + 3 * k + extra)
+    profile_length = 0 if pizza.profile == "abs_cos" else 2 * k * frame.n
+    scores = {"clock": wave_score(frame, clock, fves["clock"], base + 3 * k, with_kl),
+              "pizza": wave_score(frame, pizza, fves[pizza.profile],
+                                  base + 3 * k + profile_length, with_kl)}
     scores["lookup"] = lookup_score(frame, c, with_kl)
     unexplained = 1 - fves["clock"]
     dependence = (fves["free"] - fves["clock"]) / unexplained if unexplained > 1e-12 else 0.0
