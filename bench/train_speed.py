@@ -3,7 +3,9 @@
 Usage: python bench/train_speed.py [--preset nanda2023] [--epochs 15] [--threads 1 2]
 Prints, per thread count, the median wall seconds and CPU seconds per epoch of each, and the ratios.
 Both do the same thing each epoch: forward on the train pairs, float64 cross-entropy (as the preset
-says), backward, AdamW step.
+says), backward, AdamW step. With --cli-epochs N it also times `groklab train` itself over N epochs
+(its evaluation, metrics and checkpoint schedule included; start-up removed by timing 1 epoch) and
+compares that per-epoch cost with the naive step.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ def main() -> None:
     ap.add_argument("--preset", default="nanda2023")
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--cli-epochs", type=int, default=0,
+                    help="also time `groklab train` over this many epochs (e.g. 500)")
     ap.add_argument("--load", type=int, default=0,
                     help="busy-loop processes to run alongside (simulates a loaded machine)")
     args = ap.parse_args()
@@ -84,6 +88,26 @@ def run(args: argparse.Namespace) -> None:
         print(f"threads {threads}: groklab {fw * 1e3:7.1f} ms/epoch ({fc * 1e3:7.1f} CPU-ms) | "
               f"naive {nw * 1e3:7.1f} ms/epoch ({nc * 1e3:7.1f} CPU-ms) | speed-up x{nw / fw:.2f} "
               f"wall, x{nc / fc:.2f} CPU | max |logit gap| {gap:.1e}")
+        if args.cli_epochs:
+            per_epoch = cli_epoch_seconds(args.preset, args.cli_epochs, threads)
+            print(f"threads {threads}: `groklab train` {per_epoch * 1e3:7.1f} ms/epoch over "
+                  f"{args.cli_epochs} epochs (evaluation and checkpoints included) | naive "
+                  f"{nw * 1e3:7.1f} ms/epoch | speed-up x{nw / per_epoch:.2f}")
+
+
+def cli_epoch_seconds(name: str, epochs: int, threads: int) -> float:
+    """Per-epoch wall seconds of the `groklab train` command, start-up removed."""
+    import tempfile
+
+    def timed(n: int) -> float:
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "groklab.cli", "train", "--preset", name,
+                            "--epochs", str(n), "--threads", str(threads), "--quiet", "--out",
+                            f"{tmp}/run"], check=True, capture_output=True)
+            return time.perf_counter() - t0
+
+    return (timed(epochs) - timed(1)) / (epochs - 1)
 
 
 if __name__ == "__main__":

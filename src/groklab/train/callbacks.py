@@ -1,8 +1,9 @@
 """Behaviour injected into the training loop: metric logging, checkpoints, early stop, progress.
 
 A callback sees each evaluated epoch through `on_eval(epoch, row, model_state)` and may ask to stop by
-returning True. On resume the loop replays the logged rows with `replay=True`, so callbacks rebuild
-their state from history without writing anything.
+returning True, and every epoch through `on_epoch(epoch, model_state)` (no evaluation: checkpoints
+on a schedule need none). On resume the loop replays the logged rows with `replay=True`, so
+callbacks rebuild their state from history without writing anything.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ class Callback:
     def on_eval(self, epoch: int, row: dict, weights: Callable[[], dict], replay: bool = False
                 ) -> bool:
         return False
+
+    def on_epoch(self, epoch: int, weights: Callable[[], dict]) -> None:
+        pass
 
     def on_end(self, epoch: int, row: dict, weights: Callable[[], dict], stopped: str) -> None:
         pass
@@ -49,8 +53,10 @@ def checkpoint_schedule(cfg: TrainConfig) -> set[int]:
 
 
 class Checkpointer(Callback):
-    """Checkpoints on the schedule, and wherever train or test accuracy moved by `ckpt_on_change`
-    since the last checkpoint (denser where things change). Each save also writes the resume state."""
+    """Checkpoints on the schedule (no evaluation needed), and at evaluated epochs where train or
+    test accuracy moved by `ckpt_on_change` since the last such checkpoint (denser where things
+    change; the detector's state depends only on logged rows, so a resume replays it exactly).
+    Each save also writes the resume state."""
 
     def __init__(self, store: RunStore, cfg: TrainConfig, save_state: Callable[[int], None]):
         self.store, self.schedule, self.delta = store, checkpoint_schedule(cfg), cfg.ckpt_on_change
@@ -58,20 +64,21 @@ class Checkpointer(Callback):
         self.last: tuple[float, float] | None = None
         self.saved_epoch: int | None = None
 
-    def wants(self, epoch: int) -> bool:
-        return epoch in self.schedule
-
     def _moved(self, row: dict) -> bool:
         if self.last is None:
             return True
         return max(abs(row["acc/train"] - self.last[0]), abs(row["acc/test"] - self.last[1])) >= self.delta
 
     def on_eval(self, epoch, row, weights, replay=False):
-        if epoch in self.schedule or (self.delta > 0 and self._moved(row)):
+        if self.delta > 0 and self._moved(row):
             self.last = (row["acc/train"], row["acc/test"])
             if not replay:
                 self._save(epoch, weights)
         return False
+
+    def on_epoch(self, epoch, weights):
+        if epoch in self.schedule and self.saved_epoch != epoch:
+            self._save(epoch, weights)
 
     def on_end(self, epoch, row, weights, stopped):
         if self.saved_epoch != epoch:  # the last evaluation may have saved it already

@@ -118,6 +118,8 @@ class Trainer:
                     break
             if final:
                 break
+            for cb in callbacks:
+                cb.on_epoch(epoch, self.weights)
             self._step(epoch, cross_entropy(logits, batch.train_y, cfg.loss_dtype))
             epoch += 1
         for cb in callbacks:
