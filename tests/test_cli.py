@@ -105,6 +105,7 @@ HOSTILE_CONFIGS = {
     "absurd epochs": (("train", "epochs"), 10**12, "epochs=1000000000000 must lie in"),
     "section not an object": (("task",), 5, "not a groklab config"),
     "missing data seed": (("task", "data_seed"), None, "lacks task.data_seed"),
+    "newer schema": (("schema_version",), 99, "written by a newer groklab"),
 }
 
 

@@ -92,6 +92,15 @@ def test_grokfast_filters_train_and_resume_exactly(tmp_path, kind):
     assert not all(torch.equal(a[k], c[k]) for k in a)  # the filter did change the training
 
 
+def test_wall_time_counts_every_segment(tmp_path):
+    first = run(tiny_config(epochs=40), tmp_path / "r", quiet=True)
+    _, _, wall = RunStore(first.path).load_state()
+    assert wall > 0
+    resumed = run(tiny_config(epochs=60), tmp_path / "r", quiet=True)
+    assert resumed.resumed_from == 40
+    assert resumed.summary["wall_s"] >= round(wall, 2)
+
+
 def test_grokfast_filter_known_answers():
     """EMA: h ← αh + (1−α)g, g ← g + λh (h starts at the first gradient); MA: g ← g + λ·mean of
     the last `window` gradients, once the window is full."""

@@ -210,6 +210,7 @@ class RunConfig:
             if key in data:
                 kwargs[key] = data.pop(key)
         data.pop("versions", None)
+        data.pop("schema_version", None)  # the store checks it
         _check(not data, f"unknown config keys: {', '.join(sorted(data))}")
         return cls(**kwargs)
 

@@ -51,6 +51,7 @@ LLC_FILE = "llc.json"
 ARTEFACTS = (METRICS_FILE, SUMMARY_FILE, STATE_FILE, ANALYSIS_FILE, PROGRAM_FILE, PROGRAM_JSON,
              REPORT_FILE, LLC_FILE)
 RESUMABLE_FIELDS = {("train", "epochs"), ("train", "stop_patience")}
+CONFIG_SCHEMA = 1  # config.json's layout; a newer one is refused, an older one (none) reads as 1
 # a stored config must carry these: a default would silently change the data
 STORED_REQUIRED = (("task", "name"), ("task", "p"), ("task", "frac_train"), ("task", "data_seed"))
 
@@ -157,6 +158,10 @@ class RunStore:
                                                  for s in ("task", "model", "train")):
             raise GroklabError(f"{self.config_path} is not a groklab config (an object with task, "
                                "model and train sections)")
+        schema = data.get("schema_version", 1)
+        if not isinstance(schema, int) or schema > CONFIG_SCHEMA:
+            raise GroklabError(f"{self.config_path} has schema_version {schema!r}, written by a "
+                               f"newer groklab; this one reads up to {CONFIG_SCHEMA}: upgrade")
         missing = [f"{s}.{k}" for s, k in STORED_REQUIRED if k not in data[s]]
         if missing:
             raise GroklabError(f"{self.config_path} lacks {', '.join(missing)}: without it groklab "
@@ -178,7 +183,8 @@ class RunStore:
                     "pass --overwrite to replace it, or --out for a new directory")
             if diffs:
                 self.clear()
-        write_json(self.config_path, {**config.to_dict(), "versions": versions()})
+        write_json(self.config_path, {**config.to_dict(), "schema_version": CONFIG_SCHEMA,
+                                      "versions": versions()})
         return self.state_path.is_file()
 
     def clear(self) -> None:
@@ -285,18 +291,22 @@ class RunStore:
                 self.checkpoint_path(e).unlink()
 
     # ---- resume state -------------------------------------------------------------------------
-    def save_state(self, epoch: int, tensors: dict[str, torch.Tensor]) -> None:
-        save_tensors(self.state_path, tensors, {"epoch": str(epoch)})
+    def save_state(self, epoch: int, tensors: dict[str, torch.Tensor], wall_s: float = 0.0) -> None:
+        """The resume state at `epoch`, with the training wall seconds spent to reach it."""
+        save_tensors(self.state_path, tensors, {"epoch": str(epoch), "wall_s": f"{wall_s:.3f}"})
 
-    def load_state(self) -> tuple[int, dict[str, torch.Tensor]]:
+    def load_state(self) -> tuple[int, dict[str, torch.Tensor], float]:
+        """(epoch, tensors, wall seconds of the segments before) of the resume state."""
         tensors = load_tensors(self.state_path)
         try:
             with safe_open(str(self.state_path), "pt") as f:
-                epoch = int((f.metadata() or {})["epoch"])
+                meta = f.metadata() or {}
+            epoch = int(meta["epoch"])
+            wall = float(meta.get("wall_s", 0.0))
         except (KeyError, ValueError, TypeError):
             raise GroklabError(f"{self.state_path} has no epoch in its metadata: not a groklab "
                                "state file; delete it to restart the run") from None
-        return epoch, tensors
+        return epoch, tensors, wall
 
     # ---- summary and later artefacts ----------------------------------------------------------
     def write_summary(self, summary: dict) -> None:

@@ -63,26 +63,31 @@ def run(config: RunConfig, out: str | Path, *, threads: int | None = None, devic
         data = make_dataset(config.task)
         model = build_model(config.model, config.task.p, config.seed).to(dev)
         trainer = Trainer(model, config.train)
-        start, rows = 0, []
+        start, rows, prior_wall = 0, [], 0.0
         if resumable:
-            start, tensors = store.load_state()
+            start, tensors, prior_wall = store.load_state()
             trainer.load_state_tensors({k: v.to(dev) for k, v in tensors.items()})
             rows = store.keep_metrics_before(start)
             store.drop_checkpoints_after(start)
         elif store.metrics_path.exists():
             store.clear()
+        t0 = time.perf_counter()  # wall_s counts every segment of a resumed run
+
+        def save_state(epoch: int) -> None:
+            store.save_state(epoch, trainer.state_tensors(),
+                             prior_wall + time.perf_counter() - t0)
+
         callbacks = [
             MetricsLog(store, config.train.eval_every),
-            Checkpointer(store, config.train, lambda e: store.save_state(e, trainer.state_tensors())),
+            Checkpointer(store, config.train, save_state),
             EarlyStop(config.train),
             Progress(config.train.epochs, start, quiet),
         ]
         for row in rows:
             for cb in callbacks:
                 cb.on_eval(row["epoch"], row, trainer.weights, replay=True)
-        t0 = time.perf_counter()
         _, _, stopped = trainer.fit(to_batch(data, dev), callbacks, start)
-        summary = summarize(store.read_metrics(), stopped, time.perf_counter() - t0)
+        summary = summarize(store.read_metrics(), stopped, prior_wall + time.perf_counter() - t0)
         store.write_summary(summary)
     return TrainResult(store.path, config, summary, model.cpu(), start or None)
 
