@@ -3,7 +3,6 @@ either builds a config or gives groklab's one-line error, never another exceptio
 
 import dataclasses
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

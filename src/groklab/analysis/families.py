@@ -38,6 +38,7 @@ import numpy as np
 from groklab.analysis.diagnostics import distance_irrelevance
 from groklab.analysis.frame import Frame
 from groklab.analysis.keyfreq import energy_view
+from groklab.analysis.scale import best_scale
 
 FAMILIES = ("clock", "pizza", "lookup")
 ALGORITHMS = ("clock", "pizza", "lookup", "unknown")
@@ -247,25 +248,8 @@ def kl(net: np.ndarray, fam: np.ndarray) -> float:
 
 
 def fit_temperature(net: np.ndarray, fam: np.ndarray) -> float:
-    """τ in [1e-3, 1e3] minimizing KL(net ‖ τ·fam) (golden section on log τ)."""
-    lo, hi = np.log(1e-3), np.log(1e3)
-    g = (np.sqrt(5) - 1) / 2
-
-    def f(t: float) -> float:
-        return kl(net, np.exp(t) * fam)
-
-    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
-    fa, fb = f(a), f(b)
-    for _ in range(40):
-        if fa < fb:
-            hi, b, fb = b, a, fa
-            a = hi - g * (hi - lo)
-            fa = f(a)
-        else:
-            lo, a, fa = a, b, fb
-            b = lo + g * (hi - lo)
-            fb = f(b)
-    return float(np.exp((lo + hi) / 2))
+    """τ in [1e-3, 1e3] minimizing KL(net ‖ τ·fam)."""
+    return best_scale(lambda tau: kl(net, tau * fam), iterations=40)
 
 
 def heldout_kl(frame: Frame, fam_logits) -> float | None:

@@ -9,6 +9,7 @@ import numpy as np
 from groklab.analysis.diagnostics import gradient_symmetricity
 from groklab.analysis.families import FamilyComparison, Waves, compare
 from groklab.analysis.frame import Frame, build_frame
+from groklab.analysis.scale import best_scale
 from groklab.models import HookedModel
 from groklab.synth.program import Program
 from groklab.tasks import Dataset
@@ -21,26 +22,9 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def fit_scale(logits: np.ndarray, labels: np.ndarray) -> float:
-    """The temperature s in [1e-3, 1e3] minimizing the cross-entropy of s·logits (golden section on
-    log s). A program right on every training pair would want s → ∞; the cap keeps it finite."""
-    lo, hi = np.log(1e-3), np.log(1e3)
-    g = (np.sqrt(5) - 1) / 2
-
-    def f(log_s: float) -> float:
-        return cross_entropy(np.exp(log_s) * logits, labels)
-
-    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
-    fa, fb = f(a), f(b)
-    for _ in range(60):
-        if fa < fb:
-            hi, b, fb = b, a, fa
-            a = hi - g * (hi - lo)
-            fa = f(a)
-        else:
-            lo, a, fa = a, b, fb
-            b = lo + g * (hi - lo)
-            fb = f(b)
-    return float(np.exp((lo + hi) / 2))
+    """The temperature s in [1e-3, 1e3] minimizing the cross-entropy of s·logits. A program right
+    on every training pair would want s → ∞; the cap keeps it finite."""
+    return best_scale(lambda s: cross_entropy(s * logits, labels))
 
 
 def _tables(frame: Frame, rows: np.ndarray) -> tuple[tuple[int, int, int], ...]:

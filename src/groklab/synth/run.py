@@ -16,9 +16,8 @@ from groklab.analysis.analyze import _clean, load_run_model
 from groklab.analysis.diagnostics import gradient_symmetricity
 from groklab.analysis.families import FamilyComparison, compare
 from groklab.analysis.frame import Frame, build_frame
-from groklab.errors import GroklabError
 from groklab.models import HookedModel
-from groklab.models.io import build_imported, import_model, load_weights
+from groklab.models.io import load_weights
 from groklab.store import PROGRAM_FILE, PROGRAM_JSON, RunStore, write_json, write_text
 from groklab.synth.emit import emit
 from groklab.synth.extract import program_of
