@@ -229,6 +229,20 @@ class RunStore:
         finally:
             os.close(fd)  # releases the lock
 
+    def is_being_written(self) -> bool:
+        """Whether a live process holds the run's lock (probed without waiting)."""
+        if not self.lock_path.exists():
+            return False
+        fd = os.open(self.lock_path, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+
     # ---- metrics ------------------------------------------------------------------------------
     def read_metrics(self) -> list[dict]:
         """Metric rows in order. A torn last line (a writer killed mid-row) is skipped with a

@@ -16,6 +16,7 @@ with a coordinate).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from math import gcd
 
 import numpy as np
@@ -42,38 +43,38 @@ class Frame:
     train: np.ndarray  # [p²] bool
     clock_share: float  # logit variance explained by the best function of d (regular pairs)
 
-    # ---- derived index arrays ----------------------------------------------------------------
-    @property
+    # ---- derived index arrays (computed once: the fields are not changed after building) ------
+    @cached_property
     def a(self) -> np.ndarray:  # [p²]
         return np.arange(self.p * self.p) // self.p
 
-    @property
+    @cached_property
     def b(self) -> np.ndarray:  # [p²]
         return np.arange(self.p * self.p) % self.p
 
-    @property
+    @cached_property
     def valid(self) -> np.ndarray:  # [p²]
         return self.labels >= 0
 
-    @property
+    @cached_property
     def test(self) -> np.ndarray:  # [p²]
         return self.valid & ~self.train
 
-    @property
+    @cached_property
     def regular(self) -> np.ndarray:  # [p²] both inputs have a coordinate
         f = self.input_map.array
         return (f[self.a] >= 0) & (f[self.b] >= 0)
 
-    @property
+    @cached_property
     def classes(self) -> np.ndarray:  # [C] classes with a coordinate
         return np.flatnonzero(self.output_map.array >= 0)
 
-    @property
+    @cached_property
     def x(self) -> np.ndarray:  # [p²] (−1 off the regular pairs)
         f = self.input_map.array
         return np.where(self.regular, (f[self.a] + self.sign * f[self.b]) % self.n, -1)
 
-    @property
+    @cached_property
     def delta(self) -> np.ndarray:  # [p²]
         f = self.input_map.array
         return np.where(self.regular, (f[self.a] - self.sign * f[self.b]) % self.n, -1)
@@ -86,7 +87,7 @@ class Frame:
         z = self.logits[np.ix_(rows, self.classes)]
         return z - z.mean(1, keepdims=True)
 
-    @property
+    @cached_property
     def network_answer(self) -> np.ndarray:  # [p²]
         return self.logits.argmax(1)
 

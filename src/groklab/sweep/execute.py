@@ -40,26 +40,11 @@ def _stage_done(path: Path, stage: str) -> bool:
                        "llc": LLC_FILE}[stage]).is_file()
 
 
-def _running(path: Path) -> bool:
-    lock = RunStore(path).lock_path
-    if not lock.exists():
-        return False
-    fd = os.open(lock, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-
-
 def state(sweep_dir: Path, run: SweepRun, stages) -> str:
     path = run_dir(sweep_dir, run)
     if all(_stage_done(path, s) for s in stages):
         return "done"
-    if _running(path):
+    if RunStore(path).is_being_written():
         return "running"
     if (Path(sweep_dir) / ERRORS_DIR / f"{run.run_id}.txt").is_file():
         return "failed"

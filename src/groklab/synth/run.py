@@ -86,13 +86,17 @@ def _header(source: dict, check: Verification, program: Program) -> dict:
 
 
 def extract_model(model: HookedModel, data: Dataset, source: dict) -> ExtractResult:
+    return _extract(model, data, source)[0]
+
+
+def _extract(model: HookedModel, data: Dataset, source: dict) -> tuple[ExtractResult, Frame]:
     model.eval()
     frame = build_frame(model, data)
     comparison = compare(frame, symmetricity=gradient_symmetricity(model, frame.p))
     program = program_of(frame, comparison)
     check = verify(program, frame)
     return ExtractResult(source, program, check, comparison, frame.to_dict(),
-                         emit(program, _header(source, check, program)))
+                         emit(program, _header(source, check, program))), frame
 
 
 def curve(store: RunStore, model: HookedModel, data: Dataset, final: Frame,
@@ -134,10 +138,9 @@ def _extract_run(store: RunStore, checkpoint: int | None, out, json_path, with_c
     cfg = store.read_config()
     model, epoch = load_run_model(path, checkpoint)
     data = make_dataset(cfg.task)
-    result = extract_model(model, data, {"run": str(store.path), "checkpoint": epoch,
-                                         "preset": cfg.preset})
+    result, final = _extract(model, data, {"run": str(store.path), "checkpoint": epoch,
+                                           "preset": cfg.preset})
     if with_curve:
-        final = build_frame(model, data)
         result.curve = curve(store, model, data, final, on_checkpoint)
         load_weights(model, store.load_checkpoint(epoch), str(store.checkpoint_path(epoch)))
         result.first_correct_epoch = next(
