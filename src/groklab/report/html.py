@@ -55,6 +55,11 @@ INTERFERENCE_JS = """
 """
 
 
+BOOT = ("document.querySelectorAll('.plot').forEach(function(el){"
+        "const f = JSON.parse(document.getElementById(el.id + '-json').textContent);"
+        "Plotly.newPlot(el, f.data, f.layout, {responsive: true, displaylogo: false});});")
+
+
 def esc(value) -> str:
     return html.escape(str(value), quote=True)
 
@@ -213,9 +218,6 @@ def render(ctx: ReportContext, plotly_js: str) -> str:
     sections.append(_section("Run", "config.json and summary.json", notes
                              + f"<pre>{esc(json.dumps(ctx.config, indent=2))}</pre>"
                              + f"<pre>{esc(json.dumps(ctx.summary, indent=2))}</pre>"))
-    boot = ("document.querySelectorAll('.plot').forEach(function(el){"
-            "const f = JSON.parse(document.getElementById(el.id + '-json').textContent);"
-            "Plotly.newPlot(el, f.data, f.layout, {responsive: true, displaylogo: false});});")
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
@@ -223,5 +225,5 @@ def render(ctx: ReportContext, plotly_js: str) -> str:
         f"<script>{plotly_js}</script></head><body>"
         f"<header><h1>groklab: {esc(a['task'])} mod {esc(a['p'])}</h1>"
         f"<p>{esc(ctx.name)}</p>{_cards(ctx)}</header><main>{''.join(sections)}</main>"
-        f"{''.join(scripts)}<script>{boot}</script><script>{INTERFERENCE_JS}</script>"
+        f"{''.join(scripts)}<script>{BOOT}</script><script>{INTERFERENCE_JS}</script>"
         "</body></html>\n")

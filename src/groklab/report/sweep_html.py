@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from groklab.report.figures import LAYOUT
-from groklab.report.html import CSS, _json_script, _section, _table, esc
+from groklab.report.html import BOOT, CSS, _json_script, _section, _table, esc
 
 
 def _phase_figure(diagram: dict) -> go.Figure:
@@ -81,11 +81,8 @@ def render(name: str, plotly_js: str, rows: list[dict], columns: list[str], swep
                                  divs["sweep-usage"]))
     sections.append(_section("Runs", f"{len(rows)} runs (results.duckdb, table runs).",
                              table + (f"<ul>{link_list}</ul>" if link_list else "")))
-    boot = ("document.querySelectorAll('.plot').forEach(function(el){"
-            "const f = JSON.parse(document.getElementById(el.id + '-json').textContent);"
-            "Plotly.newPlot(el, f.data, f.layout, {responsive: true, displaylogo: false});});")
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             f"<title>groklab sweep: {esc(name)}</title><style>{CSS}</style>"
             f"<script>{plotly_js}</script></head><body><header><h1>groklab sweep</h1>"
             f"<p>{esc(name)}</p></header><main>{''.join(sections)}</main>{scripts}"
-            f"<script>{boot}</script></body></html>\n")
+            f"<script>{BOOT}</script></body></html>\n")
