@@ -72,3 +72,45 @@ def fourier_transformer(p: int = 31, freqs=(3, 7, 11), phases: int = 8, scale: f
         for name, param in model.named_parameters():
             param.copy_(w[name])
     return model
+
+
+def character_mlp(group: str = "S5", irreps=("(4,1)", "(1,1,1,1,1)"), alphas=None,
+                  element_order: str = "groklab"):
+    """An MLP (separate embeddings, no bias, quadratic activation) that computes composition in
+    `group` by characters, exactly: a embeds as the entries ρ(a)_ik of each chosen irrep, b as
+    ρ(b)_kj; neurons (ρ, i, j, k, ±) square ρ(a)_ik ± ρ(b)_kj, so (+ − −)/4 is their product; the
+    readout sums Σ_k ρ(a)_ik ρ(b)_kj = ρ(a·b)_ij against ρ(c)_ij, giving
+    logit(c) = Σ_ρ α_ρ tr(ρ(a·b) ρ(c)ᵀ) = Σ_ρ α_ρ χ_ρ(a·b·c⁻¹)."""
+    from groklab.groups.elements import make_group
+    from groklab.groups.irreps import irreps as all_irreps
+    from groklab.groups.irreps import resolve
+
+    g = make_group(group, element_order)
+    reps = [resolve(g, all_irreps(g), name) for name in irreps]
+    alphas = [1.0] * len(reps) if alphas is None else list(alphas)
+    d_model = sum(r.dim ** 2 for r in reps)
+    d_mlp = sum(2 * r.dim ** 3 for r in reps)
+    n = g.order
+    w_a, w_b = np.zeros((n, d_model)), np.zeros((n, d_model))
+    w_in, w_u = np.zeros((2 * d_model, d_mlp)), np.zeros((d_mlp, n))
+    slot, neuron = 0, 0
+    for rep, alpha in zip(reps, alphas):
+        d = rep.dim
+        w_a[:, slot:slot + d * d] = rep.matrices.reshape(n, d * d)
+        w_b[:, slot:slot + d * d] = rep.matrices.reshape(n, d * d)
+        for i in range(d):
+            for j in range(d):
+                for k in range(d):
+                    for sign in (1.0, -1.0):
+                        w_in[slot + i * d + k, neuron] = 1.0
+                        w_in[d_model + slot + k * d + j, neuron] = sign
+                        w_u[neuron] = sign * alpha / 4 * rep.matrices[:, i, j]
+                        neuron += 1
+        slot += d * d
+    cfg = ModelConfig(kind="mlp", d_model=d_model, d_mlp=d_mlp, act="quadratic",
+                      embed="separate", bias=False)
+    model = build_model(cfg, n, 0).double()
+    with torch.no_grad():
+        for name, value in (("W_E", w_a), ("W_E_b", w_b), ("W_in", w_in), ("W_U", w_u)):
+            getattr(model, name).copy_(torch.as_tensor(value))
+    return model

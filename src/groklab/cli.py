@@ -190,7 +190,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         result = analyze_file(target, args.layout, args.task, args.p, args.act, json_path=args.json,
                               config_path=args.config)
         where = result.source["json"]
-    print(format_analysis(result))
+    if getattr(result, "kind", None) == "group":
+        from groklab.analysis.group_analyze import format_group_analysis
+
+        print(format_group_analysis(result))
+    else:
+        print(format_analysis(result))
     print(f"wrote {where}")
     return 0
 
@@ -254,7 +259,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
         result = extract_file(target, args.layout, args.task, args.act, args.o, args.json,
                               args.config)
         out = Path(args.o) if args.o else target.with_suffix(".program.py")
-    print(format_extract(result))
+    if hasattr(result.program, "irreps"):
+        from groklab.synth.group_run import format_group_extract
+
+        print(format_group_extract(result))
+    else:
+        print(format_extract(result))
     if args.compare:
         other = compare_run(args.compare)
         a, b = result.program, other.program

@@ -14,7 +14,7 @@ from typing import Any
 
 from groklab.errors import GroklabError
 
-TASKS = ("add", "sub", "mul", "div", "x2y2", "x2xyy2", "x3xy")
+TASKS = ("add", "sub", "mul", "div", "x2y2", "x2xyy2", "x3xy", "group")
 PRIME_TASKS = ("mul", "div")
 MODEL_KINDS = ("transformer", "mlp")
 ACTS = ("relu", "gelu", "quadratic")
@@ -37,6 +37,7 @@ def _check(ok: bool, message: str) -> None:
 
 
 MAX_P = 512  # the analyses hold the logits of all p² pairs over p classes: p³ floats
+MAX_GROUP_TASK = 720  # a group task's |G| plays p: S6 (720) is the largest that is trained
 MAX_EPOCHS = 10_000_000
 MAX_SEED = 2**64 - 1
 _TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,),
@@ -73,8 +74,14 @@ def _check_choices(obj: Any) -> None:
 class TaskConfig:
     """Which binary operation mod p, and how the p² pairs are split."""
 
-    name: str = _f("add", "binary operation mod p", TASKS, flag="--task")
-    p: int = _f(113, "modulus (>= 3; prime for mul and div)")
+    name: str = _f("add", "binary operation mod p, or composition in a finite group ('group')",
+                   TASKS, flag="--task")
+    p: int = _f(113, "modulus (>= 3; prime for mul and div); for task 'group' it is |G|, set "
+                     "from the group")
+    group: str = _f("", "task 'group' only: S<n>, A<n> (n >= 3), D<n> (dihedral, order 2n), C<n>")
+    element_order: str = _f("groklab", "task 'group' only: element numbering, groklab's "
+                                       "(lexicographic, identity 0) or chughtai2023's",
+                            ("groklab", "chughtai2023"))
     frac_train: float = _f(0.3, "fraction of all p^2 pairs used for training, in (0, 1)")
     data_seed: int = _f(598, "seed of the train/test split (separate from the init seed)")
     relabel_seed: int | None = _f(None, "present number a as token perm[a], perm a fixed random "
@@ -84,8 +91,23 @@ class TaskConfig:
     def __post_init__(self) -> None:
         _check_types(self)
         _check_choices(self)
-        _check(self.p >= 3, f"p={self.p} is too small: p must be >= 3")
-        _check(self.p <= MAX_P, f"p={self.p} is too large: at most {MAX_P} (the analyses hold "
+        if self.name == "group":
+            from groklab.groups.elements import group_order, make_group
+
+            _check(bool(self.group), "task 'group' needs a group: --group S5 (or A5, D59, C113, ...)")
+            order = group_order(self.group)
+            _check(order <= MAX_GROUP_TASK, f"group={self.group!r} has {order} elements: at most "
+                                            f"{MAX_GROUP_TASK} can be trained and analysed "
+                                            "(the analyses hold |G|³ logits)")
+            make_group(self.group, self.element_order)  # the numbering exists
+            object.__setattr__(self, "p", order)
+        else:
+            _check(not self.group, f"group={self.group!r} is for --task group (task is "
+                                   f"{self.name!r})")
+            _check(self.element_order == "groklab",
+                   f"element_order={self.element_order!r} is for --task group")
+        _check(self.p >= 3 or self.name == "group", f"p={self.p} is too small: p must be >= 3")
+        _check(self.p <= MAX_P or self.name == "group", f"p={self.p} is too large: at most {MAX_P} (the analyses hold "
                                 f"p³ = {self.p ** 3:.2g} logits in memory)")
         _check_seed("data_seed", self.data_seed)
         if self.relabel_seed is not None:
@@ -117,6 +139,9 @@ class ModelConfig:
     act: str = _f("relu", "MLP activation", ACTS)
     layer_norm: bool = _f(False, "LayerNorm before attention, MLP and unembedding")
     combine: str = _f("concat", "mlp only: how the embeddings of a and b meet", ("concat", "sum"))
+    embed: str = _f("shared", "mlp only: one embedding for a and b (shared) or one each "
+                              "(separate, as Chughtai et al. 2023)", ("shared", "separate"))
+    bias: bool = _f(True, "mlp only: a bias on the hidden layer (Chughtai et al.'s MLPs have none)")
     attn_rate: float = _f(1.0, "transformer only: attention = rate*softmax + (1-rate)*uniform over "
                                "the causal positions (Zhong et al. 2023; 0 gives pizzas)")
     eq_token: bool = _f(True, "transformer only: inputs `a b =` (True) or `a b` (False, Zhong et "
@@ -133,6 +158,9 @@ class ModelConfig:
         _check(0.0 <= self.attn_rate <= 1.0, f"attn_rate={self.attn_rate} must lie in [0, 1]")
         _check(self.kind == "transformer" or (self.attn_rate == 1.0 and self.eq_token),
                "attn_rate and eq_token are transformer options; the mlp has no attention")
+        _check(self.kind == "mlp" or (self.embed == "shared" and self.bias),
+               "embed and bias are mlp options; the transformer shares its embedding and keeps "
+               "its biases")
 
 
 @dataclass(frozen=True)

@@ -80,9 +80,15 @@ class Dataset:
 
 
 def make_dataset(task: TaskConfig) -> Dataset:
-    """The dataset of `task`: a pure function of (name, p, frac_train, data_seed)."""
+    """The dataset of `task`: a pure function of (name, p, frac_train, data_seed) (and, for task
+    'group', of the group and its element numbering: the label of (a, b) is a·b)."""
     pairs = all_pairs(task.name, task.p)
-    labels = apply(task.name, pairs[:, 0], pairs[:, 1], task.p)
+    if task.name == "group":
+        from groklab.groups.elements import make_group
+
+        labels = make_group(task.group, task.element_order).table[pairs[:, 0], pairs[:, 1]]
+    else:
+        labels = apply(task.name, pairs[:, 0], pairs[:, 1], task.p)
     n_train = round(task.frac_train * len(pairs))
     order = np.random.Generator(np.random.PCG64(task.data_seed)).permutation(len(pairs))
     token_of = relabeling(task)

@@ -212,6 +212,10 @@ def _analyze_run(path: str | Path, checkpoint: int | None, with_progress: bool,
         load_weights(model, store.load_checkpoint(e), str(store.checkpoint_path(e)))
 
     data = make_dataset(cfg.task)
+    if cfg.task.name == "group":  # elements of a group: read on its irreps, not on a circle
+        from groklab.analysis.group_analyze import analyze_group_run
+
+        return analyze_group_run(store, model, epoch, data, with_progress, on_checkpoint, write)
     result, frame = _analyze(model, data, {"kind": "run", "path": str(store.path),
                                            "checkpoint": epoch, "layout": "groklab",
                                            "preset": cfg.preset})
@@ -300,6 +304,10 @@ def analyze_file(path: str | Path, layout: str | None = None, task: str | None =
                  report: Callable[[str], None] = print,
                  config_path: str | Path | None = None) -> AnalysisResult:
     """Analyse a model file users bring; its accuracy on all pairs is checked and printed first."""
+    if layout == "chughtai2023":
+        from groklab.analysis.group_analyze import analyze_group_file
+
+        return analyze_group_file(path, config_path, act, json_path, report)
     model, data, notes = load_file_model(path, layout, task, p, act, frac_train, data_seed,
                                          config_path)
     task = data.task.name

@@ -9,6 +9,9 @@
 - clockpizza2023: Zhong et al.'s state dict (the nanda2023 matrices, two input tokens `a b`, no `=`,
   vocabulary p) with its config JSON (`C` = p, `attn_coeff` = the attention rate, `act_fn`); a
   config with `diff_vocab` true (separate token ids for a and b) is refused.
+- chughtai2023: the group-composition MLPs of Chughtai et al. (`W_x` [n, e], `W_y` [n, e], `W`
+  [2e, h], `W_U` [h, n], no biases) with their cfg.json (group, group_parameter, frac_train, seed);
+  read as groklab's MLP with embed='separate', bias=False.
 
 Torch files are opened only with `torch.load(..., weights_only=True)`; nothing is unpickled.
 """
@@ -26,8 +29,10 @@ from groklab.errors import GroklabError
 from groklab.models import HookedModel, build_model
 from groklab.store import load_tensors, save_tensors, write_json
 
-LAYOUTS = ("transformerlens", "nanda2023", "clockpizza2023")
-CONFIG_LAYOUTS = ("clockpizza2023",)  # layouts whose model file needs its config JSON
+LAYOUTS = ("transformerlens", "nanda2023", "clockpizza2023", "chughtai2023")
+CONFIG_LAYOUTS = ("clockpizza2023", "chughtai2023")
+CHUGHTAI_GROUPS = {"SymmetricGroup": "S", "AlternatingGroup": "A", "DihedralGroup": "D",
+                   "CyclicGroup": "C"}  # layouts whose model file needs its config JSON
 TL_ZERO_BIASES = ("attn.b_Q", "attn.b_K", "attn.b_V", "attn.b_O")
 TL_IGNORED = ("attn.mask", "attn.IGNORE")
 
@@ -176,6 +181,41 @@ def import_clockpizza2023(sd: dict, path: Path, config: dict | None) -> Imported
     return Imported(imported.weights, model, imported.p, {"config": kept})
 
 
+def chughtai_group(config: dict, where: str) -> str:
+    """The groklab group name (e.g. "S5") of a Chughtai et al. cfg.json."""
+    family, param = config.get("group"), config.get("group_parameter")
+    if family not in CHUGHTAI_GROUPS or not isinstance(param, int) or isinstance(param, bool):
+        raise GroklabError(f"{where}: group={family!r}, group_parameter={param!r}; allowed: "
+                           f"{', '.join(CHUGHTAI_GROUPS)} with an integer parameter")
+    return f"{CHUGHTAI_GROUPS[family]}{param}"
+
+
+def import_chughtai2023(sd: dict, path: Path, config: dict | None) -> Imported:
+    """Chughtai et al.'s group MLP: logits = relu(W_x[a] W[:e] + W_y[b] W[e:]) W_U."""
+    if config is None:
+        raise GroklabError(f"{path}: the chughtai2023 layout needs its config JSON: pass "
+                           "--config cfg.json")
+    sd = _tensors(sd, path)
+    _need(sd, ["W_x", "W_y", "W", "W_U"], "chughtai2023", path)
+    w_x, w_y, w, w_u = sd["W_x"], sd["W_y"], sd["W"], sd["W_U"]
+    n, e = w_x.shape
+    h = w.shape[1]
+    if w_y.shape != (n, e) or w.shape != (2 * e, h) or w_u.shape != (h, n):
+        raise GroklabError(f"{path}: shapes W_x {tuple(w_x.shape)}, W_y {tuple(w_y.shape)}, W "
+                           f"{tuple(w.shape)}, W_U {tuple(w_u.shape)} do not fit W_x [n, e], W_y "
+                           "[n, e], W [2e, h], W_U [h, n]")
+    group = chughtai_group(config, str(path))
+    from groklab.groups.elements import group_order
+
+    if group_order(group) != n:
+        raise GroklabError(f"{path}: the config says {group} ({group_order(group)} elements), the "
+                           f"weights have {n} rows")
+    model = ModelConfig(kind="mlp", d_model=e, d_mlp=h, embed="separate", bias=False)
+    weights = {"W_E": w_x, "W_E_b": w_y, "W_in": w, "W_U": w_u}
+    kept = {k: v for k, v in config.items() if isinstance(v, (int, float, str, bool))}
+    return Imported(weights, model, n, {"config": kept, "group": group})
+
+
 def detect_layout(sd: dict) -> str | None:
     """transformerlens: W_E [d_vocab, d_model], W_Q [h, d_model, d_head];
     nanda2023: W_E [d_model, d_vocab], W_Q [h, d_head, d_model] (usually inside a "model" entry)."""
@@ -197,6 +237,9 @@ def import_model(path: str | Path, layout: str | None = None, act: str | None = 
     relu)."""
     path = Path(path)
     sd = read_state_dict(path)
+    if layout == "chughtai2023":
+        imported = import_chughtai2023(sd, path, config)
+        return replace(imported, model=replace(imported.model, act=act or "relu"))
     if layout == "clockpizza2023":
         imported = import_clockpizza2023(sd, path, config)
         return replace(imported, model=replace(imported.model, act=act or imported.model.act))

@@ -1,7 +1,10 @@
 """A one-hidden-layer MLP on (a, b): shared embeddings, concatenated or summed, then unembedding.
 
 Glossary: batch, d_model (embedding width), d_mlp (hidden neurons), p (tokens and classes).
-Parameters: `W_E` [p, d_model]; `W_in` [2·d_model or d_model, d_mlp], `b_in`; `W_U` [d_mlp, p].
+Parameters: `W_E` [p, d_model] (and `W_E_b` [p, d_model] for b with embed='separate');
+`W_in` [2·d_model or d_model, d_mlp], `b_in` (unless bias=False); `W_U` [d_mlp, p].
+With embed='separate', combine='concat', bias=False it is the MLP of Chughtai et al. 2023:
+relu(W_x[a] W[:e] + W_y[b] W[e:]) W_U.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ def _act(name: str):
 
 
 class MLPModel(HookedModel):
-    """logits = act(combine(W_E[a], W_E[b]) W_in + b_in) W_U."""
+    """logits = act(combine(W_E[a], W_E_b[b]) W_in + b_in) W_U (W_E_b is W_E when shared)."""
 
     neuron_hook = "hook_post"
     input_hook = "hook_embed"  # [batch, 2, d_model]
@@ -30,8 +33,11 @@ class MLPModel(HookedModel):
         d_in = cfg.d_model * (2 if cfg.combine == "concat" else 1)
         self.W_E = nn.Parameter(torch.randn(p, cfg.d_model, generator=gen) * cfg.d_model**-0.5)
         self.W_in = nn.Parameter(torch.randn(d_in, cfg.d_mlp, generator=gen) * d_in**-0.5)
-        self.b_in = nn.Parameter(torch.zeros(cfg.d_mlp))
         self.W_U = nn.Parameter(torch.randn(cfg.d_mlp, p, generator=gen) * cfg.d_mlp**-0.5)
+        if cfg.embed == "separate":  # drawn after the shared model's parameters: seeds carry over
+            self.W_E_b = nn.Parameter(torch.randn(p, cfg.d_model, generator=gen) * cfg.d_model**-0.5)
+        if cfg.bias:
+            self.b_in = nn.Parameter(torch.zeros(cfg.d_mlp))
         self.act = _act(cfg.act)
         self.hook_embed = HookPoint()
         self.hook_pre = HookPoint()
@@ -39,9 +45,14 @@ class MLPModel(HookedModel):
         self.hook_logits = HookPoint()
 
     def logits(self, pairs: torch.Tensor) -> torch.Tensor:  # [batch, 2] -> [batch, p]
-        e = self.hook_embed(self.W_E[pairs])  # [batch, 2, d_model]
+        if self.cfg.embed == "separate":
+            e = torch.stack([self.W_E[pairs[:, 0]], self.W_E_b[pairs[:, 1]]], 1)
+        else:
+            e = self.W_E[pairs]
+        e = self.hook_embed(e)  # [batch, 2, d_model]
         x = e.flatten(1) if self.cfg.combine == "concat" else e.sum(1)
-        h = self.hook_post(self.act(self.hook_pre(x @ self.W_in + self.b_in)))  # [batch, d_mlp]
+        pre = x @ self.W_in + self.b_in if self.cfg.bias else x @ self.W_in
+        h = self.hook_post(self.act(self.hook_pre(pre)))  # [batch, d_mlp]
         return self.hook_logits(h @ self.W_U)
 
     def forward(self, pairs: torch.Tensor) -> torch.Tensor:
@@ -53,5 +64,8 @@ class MLPModel(HookedModel):
     def neuron_to_logits(self) -> torch.Tensor:  # [d_mlp, p]
         return self.W_U
 
-    def token_embeddings(self) -> torch.Tensor:  # [p, d_model]
+    def token_embeddings(self) -> torch.Tensor:  # [p, d_model]: a's embedding
         return self.W_E
+
+    def input_embeddings(self) -> list[torch.Tensor]:  # [p, d_model] for a, then for b
+        return [self.W_E, self.W_E_b if self.cfg.embed == "separate" else self.W_E]

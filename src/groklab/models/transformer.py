@@ -227,3 +227,6 @@ class Transformer(HookedModel):
 
     def token_embeddings(self) -> torch.Tensor:  # [p, d_model]
         return self.embed.W_E[: self.p]
+
+    def input_embeddings(self) -> list[torch.Tensor]:  # [p, d_model] for a, then for b
+        return [self.token_embeddings()] * 2

@@ -138,6 +138,11 @@ def _extract_run(store: RunStore, checkpoint: int | None, out, json_path, with_c
     cfg = store.read_config()
     model, epoch = load_run_model(path, checkpoint)
     data = make_dataset(cfg.task)
+    if cfg.task.name == "group":  # a group's program is read in characters, not on a circle
+        from groklab.synth.group_run import extract_group_run
+
+        return extract_group_run(store, model, epoch, data, out, json_path, with_curve,
+                                 on_checkpoint)
     result, final = _extract(model, data, {"run": str(store.path), "checkpoint": epoch,
                                            "preset": cfg.preset})
     if with_curve:
@@ -170,6 +175,18 @@ def extract_file(path: str | Path, layout: str | None = None, task: str | None =
     it only scores the program)."""
     from groklab.analysis.analyze import load_file_model
 
+    if layout == "chughtai2023":
+        from groklab.analysis.group_analyze import load_chughtai
+        from groklab.synth.group_run import extract_group_model
+
+        model, data, notes = load_chughtai(path, config_path, act)
+        with torch.no_grad():
+            result = extract_group_model(model, data, {"file": str(path), "layout": layout,
+                                                       "notes": "; ".join(notes)})
+        write_text(Path(out) if out else Path(path).with_suffix(".program.py"), result.source_code)
+        if json_path:
+            write_json(Path(json_path), result.to_dict())
+        return result
     model, data, notes = load_file_model(path, layout, task, None, act, None, 598, config_path)
     with torch.no_grad():
         result = extract_model(model, data, {"file": str(path), "layout": layout or "auto",

@@ -1,0 +1,363 @@
+"""Analysis on irreps: the representation-theory counterpart of every Fourier measure, for a model
+trained on composition in a finite group (Chughtai, Chan & Nanda 2023).
+
+Glossary: n = |G|; pairs (a, b) a-major (row a·n + b), classes c; ρ a real irrep, P_ρ its isotypic
+projector on functions of one element (groups.irreps.projector; Σ_ρ P_ρ = I).
+
+Measures:
+- isotypic fraction of a matrix E with one row per element: ‖P_ρ E‖² / ‖E‖² (embeddings of a and of
+  b, the unembedding's rows over classes, W_L);
+- the product component of the logits: M[g, c] = mean of logit(a, b → c) over the n pairs with
+  a·b = g. The part of the logits that is a function of a·b in ρ is (P_ρ M)[a·b, c]; on C_n it is
+  exactly the Fourier path's key directions cos/sin(w(a+b)). Its energy share per non-trivial irrep
+  ranks the candidates;
+- restricted logits: the constant over pairs plus Σ_{ρ∈K} (P_ρ M)[a·b, c]; excluded logits: the
+  logits minus Σ_{ρ∈K} (P_ρ M)[a·b, c];
+- neurons: a neuron's activation A[a, b] belongs to ρ when it lies in (P_ρ + P_1) on both axes (it
+  reads ρ(a) and ρ(b) and a constant); its fraction is that part's share of A's variance.
+Key irreps (RULE): candidates are the non-trivial irreps holding >= KEY_SHARE of the product
+component's energy, best first; if the model is >= SUFFICIENT_ACC accurate and they are not
+sufficient (restricted accuracy >= SUFFICIENT_ACC and restricted loss <= SUFFICIENT_LOSS_RATIO x the
+full loss), irreps are added greedily (best restricted loss first) until they are; a member is
+necessary when dropping it raises the restricted loss by more than max(NECESSITY_NOISE x the largest
+rise from dropping a non-key irrep added to the set, MIN_MARGIN); unnecessary members of a
+sufficient set are pruned, least necessary first. A model below SUFFICIENT_ACC on held-out pairs is
+"not grokked", said first: its key irreps describe structure, not a working algorithm.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from groklab.analysis.keyfreq import NECESSITY_NOISE, SUFFICIENT_ACC, SUFFICIENT_LOSS_RATIO
+from groklab.groups.elements import Group, make_group
+from groklab.groups.irreps import Irrep, irreps, projector
+from groklab.models import HookedModel
+from groklab.tasks import Dataset
+
+KEY_SHARE = 0.05
+MIN_MARGIN = 1e-3  # nats: a rise below this is never called necessary
+NEURON_FRACTION = 0.85  # a neuron belongs to its best irrep when that irrep explains this much
+RULE = (f"key irreps: non-trivial irreps holding >= {KEY_SHARE:.0%} of the logits' product "
+        f"component (a function of a·b), best first; if the model is >= {SUFFICIENT_ACC:.0%} "
+        f"accurate and they are not sufficient (restricted accuracy >= {SUFFICIENT_ACC:.0%} and "
+        f"restricted loss <= {SUFFICIENT_LOSS_RATIO:g} x the full loss), add irreps greedily, best "
+        "restricted loss first, until they are; necessary: dropping it raises the restricted loss "
+        f"by > max({NECESSITY_NOISE:g} x the largest rise from dropping a non-key irrep, "
+        f"{MIN_MARGIN:g} nats); unnecessary members of a sufficient set are pruned")
+
+
+@dataclass(frozen=True, eq=False)
+class GroupView:
+    """A group with its irreps and their isotypic projectors, computed once."""
+
+    group: Group
+    irreps: list[Irrep]  # trivial first
+    projectors: np.ndarray  # [R, n, n]
+    pair_product: np.ndarray  # [n²]: a·b of pair row a·n + b
+    fibre: np.ndarray  # [n(a), n(g)]: pair row of (a, a⁻¹·g), the pairs with product g
+
+    @property
+    def names(self) -> list[str]:
+        return [r.name for r in self.irreps]
+
+    @property
+    def nontrivial(self) -> list[str]:
+        return self.names[1:]
+
+    def index(self, name: str) -> int:
+        return self.names.index(name)
+
+    def projector_of(self, names) -> np.ndarray:  # [n, n]
+        idx = [self.index(k) for k in names]
+        return self.projectors[idx].sum(0) if idx else np.zeros(self.projectors.shape[1:])
+
+
+@lru_cache(maxsize=8)
+def group_view(name: str, element_order: str = "groklab") -> GroupView:
+    group = make_group(name, element_order)
+    reps = irreps(group)
+    n, table, inv = group.order, group.table, group.inverse
+    projs = np.stack([projector(group, r) for r in reps])
+    a = np.arange(n)[:, None]
+    fibre = a * n + table[inv][:, np.arange(n)]  # b = a⁻¹·g
+    return GroupView(group, reps, projs, table.ravel(), fibre)
+
+
+def view_of(data: Dataset) -> GroupView:
+    return group_view(data.task.group, data.task.element_order)
+
+
+# ---- measures ---------------------------------------------------------------------------------
+
+
+def isotypic_fractions(view: GroupView, rows: np.ndarray) -> dict[str, float]:
+    """‖P_ρ E‖²/‖E‖² per irrep, for E [n, d] with one row per element."""
+    rows = np.asarray(rows, dtype=float)
+    total = float((rows**2).sum()) or 1.0
+    return {r.name: float(((p @ rows) ** 2).sum()) / total
+            for r, p in zip(view.irreps, view.projectors)}
+
+
+def product_component(view: GroupView, logits: np.ndarray) -> np.ndarray:
+    """M[g, c]: the mean logit over the pairs with a·b = g. logits [n², n] -> [n, n]"""
+    return logits[view.fibre].mean(0)
+
+
+def product_shares(view: GroupView, m: np.ndarray) -> dict[str, float]:
+    """Each non-trivial irrep's share of the product component's (non-constant) energy."""
+    energy = {r.name: float(((p @ m) ** 2).sum())
+              for r, p in zip(view.irreps[1:], view.projectors[1:])}
+    total = sum(energy.values()) or 1.0
+    return {k: v / total for k, v in energy.items()}
+
+
+def keyed_part(view: GroupView, m: np.ndarray, names) -> np.ndarray:
+    """Σ_{ρ∈names} (P_ρ M)[a·b, c] over the pairs. # [n², n]"""
+    return (view.projector_of(names) @ m)[view.pair_product]
+
+
+def restricted_logits(view: GroupView, logits: np.ndarray, names,
+                      m: np.ndarray | None = None) -> np.ndarray:
+    m = product_component(view, logits) if m is None else m
+    return logits.mean(0, keepdims=True) + keyed_part(view, m, names)
+
+
+def excluded_logits(view: GroupView, logits: np.ndarray, names,
+                    m: np.ndarray | None = None) -> np.ndarray:
+    m = product_component(view, logits) if m is None else m
+    return logits - keyed_part(view, m, names)
+
+
+def scores(logits: np.ndarray, labels: np.ndarray, rows: np.ndarray | None = None
+           ) -> tuple[float, float]:
+    """(cross-entropy, accuracy) of logits [n², n] on `rows` (all if None)."""
+    if rows is not None:
+        logits, labels = logits[rows], labels[rows]
+    if not len(labels):
+        return float("nan"), float("nan")
+    t = torch.as_tensor(logits, dtype=torch.float64)
+    loss = F.cross_entropy(t, torch.as_tensor(labels)).item()
+    return loss, float((logits.argmax(1) == labels).mean())
+
+
+@torch.no_grad()
+def model_logits(model: HookedModel, data: Dataset, neurons: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Logits of every pair [n², n] (float64) and, with `neurons`, the neuron activations at the
+    answer position [n², d_mlp]."""
+    captured = {}
+
+    def grab(x: torch.Tensor, _name: str) -> torch.Tensor:
+        captured["x"] = x.reshape(x.shape[0], -1, x.shape[-1])[:, -1]
+        return x
+
+    with model.hooks({model.neuron_hook: grab} if neurons else {}):
+        logits = model.logits(torch.as_tensor(data.pairs))
+    acts = captured["x"].double().numpy() if neurons else None
+    return logits.double().numpy(), acts
+
+
+def neuron_fractions(view: GroupView, acts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per neuron: its best non-trivial irrep (index into view.irreps) and that irrep's fraction of
+    the neuron's variance. acts [n², d_mlp] -> ([d_mlp], [d_mlp])"""
+    n = view.group.order
+    a = acts.reshape(n, n, -1)
+    a = a - a.mean((0, 1), keepdims=True)
+    total = (a**2).sum((0, 1)) + 1e-30
+    p1 = view.projectors[0]
+    best = np.zeros(a.shape[-1], dtype=int)
+    frac = np.zeros(a.shape[-1])
+    for i, p in enumerate(view.projectors[1:], start=1):
+        q = p + p1
+        part = np.einsum("xa,aby,zb->xzy", q, a, q, optimize=True)
+        f = (part**2).sum((0, 1)) / total
+        better = f > frac
+        best[better], frac[better] = i, f[better]
+    return best, frac
+
+
+@dataclass(frozen=True)
+class KeyIrreps:
+    """The key irreps by RULE, with the evidence."""
+
+    names: list[str]
+    shares: dict[str, float]  # product-component energy share per non-trivial irrep
+    candidates: list[str]  # shares >= KEY_SHARE
+    sufficient: bool | None  # None when the model is below SUFFICIENT_ACC
+    restricted_accuracy: float
+    necessary: dict[str, bool]
+    drop_loss_rise: dict[str, float]
+    noise_margin: float
+    pruned: list[str]
+    rule: str = RULE
+
+
+def choose_key_irreps(view: GroupView, logits: np.ndarray, labels: np.ndarray,
+                      model_acc: float) -> KeyIrreps:
+    m = product_component(view, logits)
+    shares = product_shares(view, m)
+    full_loss, _ = scores(logits, labels)
+    by_share = sorted(shares, key=shares.get, reverse=True)
+    candidates = [k for k in by_share if shares[k] >= KEY_SHARE]
+
+    def rs(names) -> tuple[float, float]:
+        return scores(restricted_logits(view, logits, names, m), labels)
+
+    def enough(loss: float, acc: float) -> bool:
+        return acc >= SUFFICIENT_ACC and loss <= SUFFICIENT_LOSS_RATIO * max(full_loss, 1e-12)
+
+    names = list(candidates)
+    loss, acc = rs(names)
+    sufficient = None
+    if model_acc >= SUFFICIENT_ACC:
+        while not enough(loss, acc) and (extra := [k for k in by_share if k not in names]):
+            trials = {k: rs(names + [k]) for k in extra}
+            best = min(trials, key=lambda k: trials[k][0])
+            names.append(best)
+            loss, acc = trials[best]
+        sufficient = enough(loss, acc)
+    others = [k for k in by_share if k not in names]
+    margin = MIN_MARGIN
+    for k in others:  # the noise: what dropping an irrelevant irrep from the set does
+        with_k, _ = rs(names + [k])
+        margin = max(margin, NECESSITY_NOISE * abs(loss - with_k))
+    pruned: list[str] = []
+    while True:
+        deltas = {k: rs([f for f in names if f != k])[0] - loss for k in names}
+        weakest = min(deltas, key=deltas.get) if deltas else None
+        if not sufficient or weakest is None or deltas[weakest] > margin or len(names) == 1:
+            break
+        trial = [f for f in names if f != weakest]
+        t_loss, t_acc = rs(trial)
+        if not enough(t_loss, t_acc):
+            break
+        names, loss, acc = trial, t_loss, t_acc
+        pruned.append(weakest)
+    order = [k for k in view.nontrivial if k in names]
+    return KeyIrreps(order, {k: round(v, 6) for k, v in shares.items()}, candidates, sufficient,
+                     acc, {k: d > margin for k, d in deltas.items()},
+                     {k: round(d, 6) for k, d in deltas.items()}, round(margin, 9), pruned)
+
+
+# ---- the whole analysis -----------------------------------------------------------------------
+
+
+@dataclass
+class GroupProgressPoint:
+    epoch: int
+    loss_train: float
+    loss_test: float
+    acc_train: float
+    acc_test: float
+    restricted_loss: float  # final key irreps, all pairs
+    excluded_loss: float  # final key irreps, training pairs
+    key_embed_fraction: float  # isotypic fraction of the embeddings in the final key irreps
+    weight_norm: float
+
+
+@dataclass
+class GroupSnapshot:
+    """The measures of one model on its group."""
+
+    accuracy: float
+    loss: float
+    test_accuracy: float
+    train_loss: float
+    keys: KeyIrreps
+    irrep_fractions: dict[str, float]  # of the (effective) embeddings, mean over a and b
+    embed_fractions: dict[str, dict[str, float]]  # {"a": {...}, "b": {...}}
+    unembed_fractions: dict[str, float]
+    logit_shares: dict[str, float]
+    neuron_irreps: dict[str, int]  # neurons whose best irrep explains >= NEURON_FRACTION
+    neuron_fraction_explained: float  # mean best-irrep fraction over neurons
+    restricted_loss: float
+    restricted_accuracy: float
+    excluded_loss: float  # on the training pairs
+    excluded_accuracy: float  # on all pairs
+    per_irrep: list[dict] = field(default_factory=list)  # restricted to / excluded without each
+
+
+def effective_embeddings(model: HookedModel) -> dict[str, np.ndarray]:
+    """What the network first does with a and with b, one row per element: for an MLP the
+    embeddings times its half of W_in (the pre-activations a and b contribute), for a
+    transformer its token embedding."""
+    embeds = [e.detach().double().numpy() for e in model.input_embeddings()]
+    if model.cfg.kind == "mlp" and model.cfg.combine == "concat":
+        w_in = model.W_in.detach().double().numpy()
+        d = embeds[0].shape[1]
+        embeds = [embeds[0] @ w_in[:d], embeds[1] @ w_in[d:]]
+    elif model.cfg.kind == "mlp":
+        w_in = model.W_in.detach().double().numpy()
+        embeds = [e @ w_in for e in embeds]
+    return {"a": embeds[0], "b": embeds[1]}
+
+
+def _token_rows(data: Dataset, rows: np.ndarray) -> np.ndarray:
+    return rows[data.token_of]  # row of element g is the row of its token
+
+
+def group_snapshot(model: HookedModel, data: Dataset, neurons: bool = True) -> GroupSnapshot:
+    view = view_of(data)
+    logits, acts = model_logits(model, data, neurons)
+    labels = data.labels
+    loss, acc = scores(logits, labels)
+    _, test_acc = scores(logits, labels, data.test_idx)
+    train_loss, _ = scores(logits, labels, data.train_idx)
+    keys = choose_key_irreps(view, logits, labels, acc)
+    m = product_component(view, logits)
+    embeds = {k: _token_rows(data, v) for k, v in effective_embeddings(model).items()}
+    embed_fr = {k: isotypic_fractions(view, v) for k, v in embeds.items()}
+    fractions = {k: (embed_fr["a"][k] + embed_fr["b"][k]) / 2 for k in view.names}
+    w_l = model.neuron_to_logits().detach().double().numpy()[:, :view.group.order]
+    unembed = isotypic_fractions(view, w_l.T)
+    counts: dict[str, int] = {}
+    explained = float("nan")
+    if acts is not None:
+        best, frac = neuron_fractions(view, acts)
+        for i, f in zip(best, frac):
+            if f >= NEURON_FRACTION:
+                counts[view.names[i]] = counts.get(view.names[i], 0) + 1
+        explained = float(frac.mean())
+    r_loss, r_acc = scores(restricted_logits(view, logits, keys.names, m), labels)
+    x_logits = excluded_logits(view, logits, keys.names, m)
+    x_loss, _ = scores(x_logits, labels, data.train_idx)
+    _, x_acc = scores(x_logits, labels)
+    per = []
+    for k in view.nontrivial:
+        only_loss, only_acc = scores(restricted_logits(view, logits, [k], m), labels)
+        without_loss, _ = scores(excluded_logits(view, logits, [k], m), labels, data.train_idx)
+        per.append({"irrep": k, "dim": view.irreps[view.index(k)].dim, "key": k in keys.names,
+                    "restricted_loss": only_loss, "restricted_accuracy": only_acc,
+                    "excluded_train_loss": without_loss, "logit_share": keys.shares[k],
+                    "embed_fraction": fractions[k], "unembed_fraction": unembed[k],
+                    "neurons": counts.get(k, 0)})
+    return GroupSnapshot(acc, loss, test_acc, train_loss, keys, fractions, embed_fr, unembed,
+                         keys.shares, counts, explained, r_loss, r_acc, x_loss, x_acc, per)
+
+
+def group_progress(model: HookedModel, data: Dataset, epoch: int, key_names: list[str]
+                   ) -> GroupProgressPoint:
+    view = view_of(data)
+    logits, _ = model_logits(model, data)
+    labels = data.labels
+    loss_train, acc_train = scores(logits, labels, data.train_idx)
+    loss_test, acc_test = scores(logits, labels, data.test_idx)
+    m = product_component(view, logits)
+    r_loss, _ = scores(restricted_logits(view, logits, key_names, m), labels)
+    x_loss, _ = scores(excluded_logits(view, logits, key_names, m), labels, data.train_idx)
+    embeds = [_token_rows(data, v) for v in effective_embeddings(model).values()]
+    key = float(np.mean([sum(isotypic_fractions(view, e)[k] for k in key_names) for e in embeds]))
+    norm = float(sum((p.detach().double() ** 2).sum() for p in model.parameters()))
+    return GroupProgressPoint(epoch, loss_train, loss_test, acc_train, acc_test, r_loss, x_loss,
+                              key, norm)
+
+
+def snapshot_dict(snap: GroupSnapshot) -> dict:
+    return dataclasses.asdict(snap)

@@ -1,0 +1,1 @@
+"""Finite groups as tasks: elements, composition, irreducible representations."""
