@@ -81,3 +81,34 @@ def handbuilt_run(path, p: int = 31, freqs=(3, 7, 11)):
         store.write_summary({"epochs": 100, "stopped": "epochs", "memorized_epoch": 20,
                              "grokked_epoch": 60, "final": {}, "wall_s": 0.0})
     return store
+
+
+def group_handbuilt_run(path, group: str = "S4", irreps=("(3,1)", "(2,2)")):
+    """A group-task run directory without training: checkpoints moving from a random network to
+    the hand-built character network (handbuilt.character_mlp), metrics that memorize at 20 and
+    grok at 60."""
+    from handbuilt import character_mlp
+    from groklab.models import build_model
+    from groklab.store import RunStore
+
+    target = character_mlp(group, irreps)
+    task = TaskConfig(name="group", group=group, frac_train=0.5)
+    cfg = RunConfig(task=task, model=target.cfg, train=TrainConfig(epochs=100), seed=0,
+                    preset="hand <built>")
+    store = RunStore(path)
+    with store.writer():
+        store.prepare(cfg)
+        start = {k: v.detach().double() for k, v in build_model(cfg.model, task.p, 0).named_parameters()}
+        end = {k: v.detach() for k, v in target.named_parameters()}
+        for epoch in range(0, 101, 10):
+            t = min(1.0, epoch / 60)
+            store.save_checkpoint(epoch, {k: ((1 - t) * start[k] + t * end[k]).float()
+                                          for k in start})
+            store.append_metrics({"epoch": epoch, "loss/train": 3 * (1 - t) + 1e-3,
+                                  "loss/test": 3.5 * (1 - t) + 1e-3 + (0.5 if epoch < 50 else 0),
+                                  "acc/train": 1.0 if epoch >= 20 else epoch / 20,
+                                  "acc/test": 1.0 if epoch >= 60 else 0.04, "lr": 1e-3,
+                                  "norm/total": 100 - 40 * t})
+        store.write_summary({"epochs": 100, "stopped": "epochs", "memorized_epoch": 20,
+                             "grokked_epoch": 60, "final": {}, "wall_s": 0.0})
+    return store

@@ -68,9 +68,32 @@ def report(run_dir: str | Path, out: str | Path | None = None) -> Path:
                         source.read_text() if source.is_file() else None,
                         read_json(llc_json) if llc_json.is_file() else None)
     out = Path(out) if out else store.file(REPORT_FILE)
+    if analysis.get("kind") == "group":
+        from groklab.report.group_html import render_group
+
+        page = render_group(ctx, plotly.offline.get_plotlyjs(), _group_terms(ctx))
+    else:
+        page = render(ctx, plotly.offline.get_plotlyjs())
     with store.writer():
-        write_text(out, render(ctx, plotly.offline.get_plotlyjs()))
+        write_text(out, page)
     return out
+
+
+def _group_terms(ctx) -> dict | None:
+    """The character program's terms for one held-out pair of a group run (None without one)."""
+    from groklab.analysis.representations import group_view
+    from groklab.synth.characters import program_terms
+    from groklab.tasks import make_dataset
+
+    prog = (ctx.program or {}).get("program")
+    if not prog or not prog.get("irreps") or ctx.program.get("algorithm") != "characters":
+        return None
+    cfg = RunConfig.from_dict(ctx.config)
+    data = make_dataset(cfg.task)
+    row = int(data.test_idx[len(data.test_idx) // 2]) if len(data.test_idx) else 0
+    n = cfg.task.p
+    view = group_view(cfg.task.group, cfg.task.element_order)
+    return program_terms(view, prog["irreps"], prog["alpha"], row // n, row % n)
 
 
 def demo(out: str | Path = "runs/demo", threads: int | None = None, quiet: bool = False,

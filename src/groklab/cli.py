@@ -12,7 +12,7 @@ import sys
 from dataclasses import MISSING, fields
 from pathlib import Path
 
-from groklab.config import PRESETS, ModelConfig, RunConfig, TaskConfig, TrainConfig, override, preset
+from groklab.config import LAYOUTS, PRESETS, ModelConfig, RunConfig, TaskConfig, TrainConfig, override, preset
 from groklab.errors import GroklabError
 from groklab.store import ANALYSIS_FILE, PROGRAM_FILE, RunStore
 
@@ -81,13 +81,15 @@ def _runtime_flags(p: argparse.ArgumentParser) -> None:
 def _target_flags(p: argparse.ArgumentParser) -> None:
     """Flags of commands that take a run directory or a model file."""
     p.add_argument("target", help="a run directory, or a model file (.safetensors, .pt, .pth)")
-    p.add_argument("--layout", choices=("transformerlens", "nanda2023", "clockpizza2023"),
-                   default=None, help="layout of a model file (default: detected from the shapes)")
+    p.add_argument("--layout", choices=LAYOUTS, default=None,
+                   help="layout of a model file (default: detected from the shapes; "
+                        "chughtai2023: the group MLPs of Chughtai et al. 2023)")
     p.add_argument("--config", default=None, metavar="JSON",
-                   help="the model file's config JSON (needed by clockpizza2023)")
+                   help="the model file's config JSON (needed by clockpizza2023 and chughtai2023: "
+                        "cfg.json gives the group and the split)")
     p.add_argument("--task", choices=("add", "sub", "mul", "div"), default=None,
                    help="task of a model file (default: inferred from its accuracy)")
-    p.add_argument("--act", choices=("relu", "gelu"), default=None,
+    p.add_argument("--act", choices=("relu", "gelu", "quadratic"), default=None,
                    help="MLP activation of a file (default: from its config, else relu)")
     p.add_argument("--checkpoint", type=int, default=None, help="epoch (default: the last)")
 

@@ -17,6 +17,7 @@ from groklab.errors import GroklabError
 TASKS = ("add", "sub", "mul", "div", "x2y2", "x2xyy2", "x3xy", "group")
 PRIME_TASKS = ("mul", "div")
 MODEL_KINDS = ("transformer", "mlp")
+LAYOUTS = ("transformerlens", "nanda2023", "clockpizza2023", "chughtai2023")  # model files read
 ACTS = ("relu", "gelu", "quadratic")
 
 

@@ -24,12 +24,11 @@ from pathlib import Path
 
 import torch
 
-from groklab.config import ModelConfig
+from groklab.config import LAYOUTS, ModelConfig
 from groklab.errors import GroklabError
 from groklab.models import HookedModel, build_model
 from groklab.store import load_tensors, save_tensors, write_json
 
-LAYOUTS = ("transformerlens", "nanda2023", "clockpizza2023", "chughtai2023")
 CONFIG_LAYOUTS = ("clockpizza2023", "chughtai2023")
 CHUGHTAI_GROUPS = {"SymmetricGroup": "S", "AlternatingGroup": "A", "DihedralGroup": "D",
                    "CyclicGroup": "C"}  # layouts whose model file needs its config JSON

@@ -293,3 +293,77 @@ def llc_calibration(calibration: dict) -> go.Figure:
                       title=f"LLC calibration at epoch {calibration['epoch']} (* valid and "
                             "stationary)", xaxis_title="nβ", yaxis_title="ε")
     return fig
+
+
+# ---- groups (analysis.json with kind "group") --------------------------------------------------
+
+
+def irrep_spectrum(analysis: dict) -> go.Figure:
+    """Per irrep: the isotypic fraction of the embeddings and of W_L, and the share of the logits'
+    product component; key irreps marked."""
+    rows = analysis["snapshot"]["per_irrep"]
+    names = [r["irrep"] + (" ★" if r["key"] else "") for r in rows]
+    fig = go.Figure()
+    for label, key, color in (("embeddings", "embed_fraction", "#636EFA"),
+                              ("unembedding W_L", "unembed_fraction", "#19D3F3"),
+                              ("logits (product component)", "logit_share", KEY_COLOR)):
+        fig.add_trace(go.Bar(x=names, y=[r[key] for r in rows], name=label, marker_color=color))
+    fig.update_layout(**LAYOUT, barmode="group", title="Irrep spectrum (★ key irreps)",
+                      yaxis_title="fraction")
+    return fig
+
+
+def irrep_ablations(analysis: dict) -> go.Figure:
+    """Per irrep: the loss with only that irrep's product component kept (all pairs), and the
+    training loss with it removed."""
+    rows = analysis["snapshot"]["per_irrep"]
+    names = [r["irrep"] + (" ★" if r["key"] else "") for r in rows]
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=names, y=_floor([r["restricted_loss"] for r in rows], 1e-6),
+                         name="restricted to this irrep (all pairs)", marker_color="#00CC96"))
+    fig.add_trace(go.Bar(x=names, y=_floor([r["excluded_train_loss"] for r in rows], 1e-6),
+                         name="without this irrep (train pairs)", marker_color="#AB63FA"))
+    fig.add_hline(y=max(analysis["train_loss"], 1e-6), line=dict(color="#888", dash="dot"),
+                  annotation_text="full model, train")
+    fig.update_layout(**LAYOUT, barmode="group", title="Restricted and excluded loss per irrep",
+                      yaxis=dict(type="log", title="cross-entropy"))
+    return fig
+
+
+def group_progress(points: list[dict], phases: dict | None = None) -> go.Figure:
+    """Restricted/excluded/test loss and the key irreps' embedding fraction over checkpoints."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        subplot_titles=("restricted / excluded / test loss",
+                                        "embedding fraction in the final key irreps"))
+    x = _x([p["epoch"] for p in points])
+    for name, key, color in (("restricted loss", "restricted_loss", "#00CC96"),
+                             ("excluded loss (train)", "excluded_loss", "#AB63FA"),
+                             ("test loss", "loss_test", "#EF553B"),
+                             ("train loss", "loss_train", "#636EFA")):
+        fig.add_trace(go.Scatter(x=x, y=_floor([p[key] for p in points]), name=name,
+                                 line=dict(color=color)), 1, 1)
+    fig.add_trace(go.Scatter(x=x, y=[p["key_embed_fraction"] for p in points],
+                             name="key-irrep fraction", line=dict(color="#FFA15A")), 2, 1)
+    fig.update_xaxes(type="log", title_text="epoch", row=2, col=1)
+    fig.update_xaxes(type="log", row=1, col=1)
+    fig.update_yaxes(type="log", row=1, col=1)
+    fig.update_yaxes(range=[0, 1.02], row=2, col=1)
+    _shade_phases(fig, phases, rows=2)
+    fig.update_layout(**{**LAYOUT, "height": 620})
+    return fig
+
+
+def character_interference(terms: dict) -> go.Figure:
+    """The character program's terms α_ρ χ_ρ(a·b·c⁻¹) over every class c for one pair, and their
+    sum: only the answer gets every term at its maximum."""
+    fig = go.Figure()
+    classes = list(range(len(terms["total"])))
+    for name, values in terms["terms"].items():
+        fig.add_trace(go.Bar(x=classes, y=values, name=name, opacity=0.6))
+    fig.add_trace(go.Scatter(x=classes, y=terms["total"], name="sum", mode="lines",
+                             line=dict(color="black", width=2)))
+    fig.update_layout(**LAYOUT, barmode="overlay",
+                      title=f"a={terms['a']}, b={terms['b']}: the terms agree only at c = a·b = "
+                            f"{terms['answer']}", xaxis_title="class c (element index)",
+                      yaxis_title="α χ(a·b·c⁻¹)")
+    return fig

@@ -263,3 +263,14 @@ def emit_program(program: CharacterProgram, view: GroupView, provenance: dict) -
         group=repr(program.group), irreps=repr(tuple(program.irreps)),
         alpha=repr(tuple(float(x) for x in program.alpha)), scale=repr(float(program.scale)),
         elements=repr(perms), characters=repr(chars))
+
+
+def program_terms(view: GroupView, irreps: list[str], alpha: list[float], a: int, b: int) -> dict:
+    """Each key irrep's term α_ρ χ_ρ(a·b·c⁻¹) over every class c, and their sum (for the report)."""
+    g = view.group
+    x = g.table[g.table[a, b], g.inverse]
+    terms = {k: (al * view.irreps[view.index(k)].character[x]).round(6).tolist()
+             for k, al in zip(irreps, alpha)}
+    total = np.sum([np.asarray(v) for v in terms.values()], axis=0) if terms else np.zeros(g.order)
+    return {"a": g.label(a), "b": g.label(b), "answer": int(g.table[a, b]), "terms": terms,
+            "total": np.round(total, 6).tolist()}
