@@ -279,3 +279,32 @@ def test_group_run_pipeline_and_report_in_chromium(tmp_path):
     assert sorted(p["id"] for p in result["plots"]) == sorted(GROUP_FIGURES)
     for plot in result["plots"]:
         assert plot["svg"] and plot["traces"] > 0 and plot["height"] > 100, plot
+
+
+@pytest.mark.slow
+def test_s5_preset_groks_and_its_character_program_is_verified(tmp_path):
+    """The real thing: the s5 preset trained (seed 0), memorizing first and grokking later; key
+    irreps found (the standard irrep (4,1) among them, as in every published seed), the character
+    program right on all 14,400 pairs and verified algorithmic."""
+    from groklab.analysis import analyze_run
+    from groklab.config import preset
+    from groklab.synth import extract_run
+    from groklab.train import run
+
+    result = run(preset("s5"), tmp_path / "s5", quiet=True, threads=1)
+    s = result.summary
+    assert s["memorized_epoch"] is not None and s["grokked_epoch"] is not None
+    assert s["grokked_epoch"] >= s["memorized_epoch"] + 300  # memorize first, grok well after
+    analysis = analyze_run(tmp_path / "s5")
+    assert analysis.grokked and "(4,1)" in analysis.key_irreps
+    assert "(3,1,1)" not in analysis.key_irreps
+    assert analysis.restricted_accuracy >= 0.99
+    assert analysis.phases.memorization_end < analysis.phases.grokked_epoch
+    program = extract_run(tmp_path / "s5")
+    assert program.verdict == "algorithmic" and program.algorithm == "characters"
+    assert program.verification.program_accuracy == 1.0
+    assert program.verification.lookup_entries == 14400
+    code = subprocess.run([sys.executable, str(tmp_path / "s5" / "program.py"), "01423", "12034"],
+                          capture_output=True, text=True, check=True).stdout.split()
+    g = make_group("S5")
+    assert int(code[0]) == g.table[g.parse("01423"), g.parse("12034")]

@@ -20,8 +20,8 @@ component's energy, best first; if the model is >= SUFFICIENT_ACC accurate and t
 sufficient (restricted accuracy >= SUFFICIENT_ACC and restricted loss <= SUFFICIENT_LOSS_RATIO x the
 full loss), irreps are added greedily (best restricted loss first) until they are; a member is
 necessary when dropping it raises the restricted loss by more than max(NECESSITY_NOISE x the largest
-rise from dropping a non-key irrep added to the set, MIN_MARGIN); unnecessary members of a
-sufficient set are pruned, least necessary first. A model below SUFFICIENT_ACC on held-out pairs is
+change from dropping a non-key irrep added to the set, MIN_RISE x the set's restricted loss);
+unnecessary members of a sufficient set are pruned, least necessary first. A model below SUFFICIENT_ACC on held-out pairs is
 "not grokked", said first: its key irreps describe structure, not a working algorithm.
 """
 
@@ -42,15 +42,16 @@ from groklab.models import HookedModel
 from groklab.tasks import Dataset
 
 KEY_SHARE = 0.05
-MIN_MARGIN = 1e-3  # nats: a rise below this is never called necessary
+MIN_RISE = 0.10  # a drop must raise the restricted loss by > 10% of it to count as necessary
 NEURON_FRACTION = 0.85  # a neuron belongs to its best irrep when that irrep explains this much
 RULE = (f"key irreps: non-trivial irreps holding >= {KEY_SHARE:.0%} of the logits' product "
         f"component (a function of a·b), best first; if the model is >= {SUFFICIENT_ACC:.0%} "
         f"accurate and they are not sufficient (restricted accuracy >= {SUFFICIENT_ACC:.0%} and "
         f"restricted loss <= {SUFFICIENT_LOSS_RATIO:g} x the full loss), add irreps greedily, best "
         "restricted loss first, until they are; necessary: dropping it raises the restricted loss "
-        f"by > max({NECESSITY_NOISE:g} x the largest rise from dropping a non-key irrep, "
-        f"{MIN_MARGIN:g} nats); unnecessary members of a sufficient set are pruned")
+        f"by > max({NECESSITY_NOISE:g} x the largest change from dropping a non-key irrep, "
+        f"{MIN_RISE:.0%} of the set's restricted loss); unnecessary members of a sufficient set "
+        "are pruned")
 
 
 @dataclass(frozen=True, eq=False)
@@ -224,7 +225,7 @@ def choose_key_irreps(view: GroupView, logits: np.ndarray, labels: np.ndarray,
             loss, acc = trials[best]
         sufficient = enough(loss, acc)
     others = [k for k in by_share if k not in names]
-    margin = MIN_MARGIN
+    margin = MIN_RISE * loss
     for k in others:  # the noise: what dropping an irrelevant irrep from the set does
         with_k, _ = rs(names + [k])
         margin = max(margin, NECESSITY_NOISE * abs(loss - with_k))

@@ -39,9 +39,12 @@ def _grokking_figure(groups: list[dict], axis: str) -> go.Figure:
 
 
 def _usage_figure(usage: dict) -> go.Figure:
-    fig = go.Figure(go.Bar(x=list(usage), y=list(usage.values())))
-    fig.update_layout(**LAYOUT, title="Key-frequency usage across runs", xaxis_title="frequency k",
-                      yaxis_title="runs")
+    irreps = any(isinstance(k, str) for k in usage)
+    fig = go.Figure(go.Bar(x=[str(k) for k in usage] if irreps else list(usage),
+                           y=list(usage.values())))
+    what = "irrep" if irreps else "frequency"
+    fig.update_layout(**LAYOUT, title=f"Key-{what} usage across runs",
+                      xaxis_title="irrep" if irreps else "frequency k", yaxis_title="runs")
     return fig
 
 

@@ -61,7 +61,8 @@ def result_of(sweep_dir: Path, run: SweepRun, stages, error: str | None = None) 
     analysis = RunStore(path).file(ANALYSIS_FILE)
     if analysis.is_file():
         a = read_json(analysis)
-        out.update(key_frequencies=a.get("key_frequencies"), algorithm=a.get("algorithm"))
+        out.update(key_frequencies=a.get("key_frequencies"), key_irreps=a.get("key_irreps"),
+                   algorithm=a.get("algorithm"))
     llc = RunStore(path).file(LLC_FILE)
     if llc.is_file():
         estimates = read_json(llc).get("estimates") or []

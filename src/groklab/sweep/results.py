@@ -1,6 +1,7 @@
 """The sweep's results in an embedded DuckDB file, DIR/results.duckdb, table `runs`: one row per
 run with every config field as a column (by its config name; `task` for the task), then `state`,
-`memorized_epoch`, `grokked_epoch`, `wall_s`, `key_frequencies` (JSON list), `algorithm`,
+`memorized_epoch`, `grokked_epoch`, `wall_s`, `key_frequencies` and `key_irreps` (JSON lists; the
+second for group tasks), `algorithm`,
 `verdict`, `llc` (the final checkpoint's, when the llc stage ran), `error`. Plain SQL works on it: `duckdb DIR/results.duckdb "SELECT ..."`."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from groklab.sweep.spec import SECTIONS, SweepRun
 RESULTS_FILE = "results.duckdb"
 RESULT_COLUMNS = [("state", "VARCHAR"), ("memorized_epoch", "INTEGER"),
                   ("grokked_epoch", "INTEGER"), ("wall_s", "DOUBLE"),
-                  ("key_frequencies", "VARCHAR"), ("algorithm", "VARCHAR"),
+                  ("key_frequencies", "VARCHAR"), ("key_irreps", "VARCHAR"), ("algorithm", "VARCHAR"),
                   ("verdict", "VARCHAR"), ("llc", "DOUBLE"), ("error", "VARCHAR")]
 _SQL_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "VARCHAR", "bool": "BOOLEAN",
               "int | None": "BIGINT"}
@@ -37,7 +38,7 @@ def _connect(sweep_dir: Path):
     import duckdb
 
     con = duckdb.connect(str(Path(sweep_dir) / RESULTS_FILE))
-    ddl = ", ".join(f"{c} {t}" for c, t in config_columns() + RESULT_COLUMNS)
+    ddl = ", ".join(f'"{c}" {t}' for c, t in config_columns() + RESULT_COLUMNS)  # "group" is SQL
     con.execute(f"CREATE TABLE IF NOT EXISTS runs ({ddl})")
     return con
 
@@ -47,10 +48,11 @@ def row(run: SweepRun, result: dict) -> list:
     values = [run.run_id, cfg["seed"], cfg["preset"]]
     for section in SECTIONS:
         values += list(cfg[section].values())
-    keys = result.get("key_frequencies")
+    keys, irreps = result.get("key_frequencies"), result.get("key_irreps")
     return values + [result.get("state"), result.get("memorized_epoch"),
                      result.get("grokked_epoch"), result.get("wall_s"),
-                     None if keys is None else json.dumps(keys), result.get("algorithm"),
+                     None if keys is None else json.dumps(keys),
+                     None if irreps is None else json.dumps(irreps), result.get("algorithm"),
                      result.get("verdict"), result.get("llc"), result.get("error")]
 
 

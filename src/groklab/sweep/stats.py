@@ -53,10 +53,11 @@ def grokking_by(rows: list[dict], axis: str) -> list[dict]:
     return out
 
 
-def frequency_usage(rows: list[dict]) -> dict[int, int]:
-    """How many runs use each key frequency."""
+def frequency_usage(rows: list[dict]) -> dict:
+    """How many runs use each key frequency (or, for group tasks, each key irrep)."""
     counts: Counter = Counter()
     for r in rows:
-        if r.get("key_frequencies"):
-            counts.update(json.loads(r["key_frequencies"]))
-    return dict(sorted(counts.items()))
+        for column in ("key_frequencies", "key_irreps"):
+            if r.get(column):
+                counts.update(json.loads(r[column]))
+    return dict(sorted(counts.items(), key=lambda kv: (isinstance(kv[0], str), kv[0])))

@@ -62,8 +62,8 @@ class CharacterProgram:
         return self.logits(view, a, b, drop).argmax(1)
 
 
-def fit_program(view: GroupView, logits: np.ndarray, data: Dataset,
-                names: list[str]) -> CharacterProgram:
+def fit_program(view: GroupView, logits: np.ndarray, data: Dataset, names: list[str],
+                temperature: bool = True) -> CharacterProgram:
     g = view.group
     m = product_component(view, logits)
     m = m - m.mean(1, keepdims=True)
@@ -77,9 +77,10 @@ def fit_program(view: GroupView, logits: np.ndarray, data: Dataset,
                                 [g.label(i) for i in range(g.order)],
                                 [np.round(c, 12).tolist() for c in chars])
     train = data.train_idx
-    a, b = train // g.order, train % g.order
-    base = unscaled.logits(view, a, b)
-    scale = best_scale(lambda s: cross_entropy(s * base, data.labels[train])) if names else 1.0
+    base = unscaled.logits(view, train // g.order, train % g.order) if temperature else None
+    scale = 1.0
+    if names and temperature:  # answers do not depend on it; the curve skips it
+        scale = best_scale(lambda s: cross_entropy(s * base, data.labels[train]))
     return CharacterProgram(g.name, g.element_order, list(names), alpha, scale,
                             unscaled.elements, unscaled.characters)
 

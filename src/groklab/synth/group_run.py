@@ -81,7 +81,8 @@ def group_curve(store: RunStore, model: HookedModel, data: Dataset, names: list[
     for i, epoch in enumerate(epochs):
         load_weights(model, store.load_checkpoint(epoch), str(store.checkpoint_path(epoch)))
         logits, _ = model_logits(model, data)
-        check = verify_program(view, fit_program(view, logits, data, names), logits, data)
+        check = verify_program(view, fit_program(view, logits, data, names, temperature=False),
+                               logits, data)
         points.append({"epoch": epoch, "program_accuracy": check.program_accuracy,
                        "agreement": check.agreement, "test_agreement": check.test_agreement,
                        "network_test_accuracy": check.network_test_accuracy,
