@@ -317,6 +317,19 @@ PRESETS["s5"] = (
 )
 
 
+PRESETS["s5-transformer"] = (
+    "Composition in S5 with groklab's 1-layer transformer (inputs `a b =`, d_model 128, 4x32 "
+    "heads, d_mlp 512), 60% of the pairs for training, AdamW lr 3e-3, wd 2.0. Tuned on a GPU "
+    "over 30 configurations (.tune grid, see README): this one memorized by epoch ~200 at ~2% "
+    "held-out accuracy and grokked at 1300, 2240, 3860 epochs for seeds 0, 1, 2; trains 500 "
+    "epochs past grokking.",
+    {"task": {"name": "group", "group": "S5", "frac_train": 0.6},
+     "model": {"kind": "transformer", "d_model": 128, "n_heads": 4, "d_head": 32, "d_mlp": 512},
+     "train": {"epochs": 8000, "lr": 3e-3, "weight_decay": 2.0, "stop_patience": 500,
+               "ckpt_every": 100, "eval_every": 10}},
+)
+
+
 def preset(name: str) -> RunConfig:
     """The named preset as a RunConfig."""
     _check(name in PRESETS, f"unknown preset {name!r}; available: {', '.join(PRESETS)}")
