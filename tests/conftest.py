@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -29,10 +30,12 @@ def tiny() -> RunConfig:
     return tiny_config()
 
 
-def groklab_cli(*args: str, cwd=None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the CLI in a subprocess, as a user would."""
+def groklab_cli(*args: str, cwd=None, timeout: float = 120, env: dict | None = None
+                ) -> subprocess.CompletedProcess:
+    """Run the CLI in a subprocess, as a user would (`env`: variables to set or replace)."""
     return subprocess.run([sys.executable, "-m", "groklab.cli", *args], capture_output=True,
-                          text=True, cwd=cwd, timeout=timeout)
+                          text=True, cwd=cwd, timeout=timeout,
+                          env=None if env is None else {**os.environ, **env})
 
 
 SMALL = {

@@ -213,6 +213,14 @@ def test_chughtai_split_and_import(tmp_path):
     assert sorted(result["key_irreps"]) == ["(2,2,1)", "(4,1)"]
     assert result["accuracy"] == 1.0 and result["grokked"] is True
     assert result["group"] == "S5" and result["kind"] == "group"
+    ext = groklab_cli("extract", str(tmp_path / "model.pt"), "--layout", "chughtai2023",
+                      "--config", str(tmp_path / "cfg.json"), "--act", "quadratic")
+    assert ext.returncode == 0, ext.stderr
+    assert "verdict: algorithmic" in ext.stdout
+    g = make_group("S5", "chughtai2023")
+    run = subprocess.run([sys.executable, str(tmp_path / "model.program.py"), "0", "1"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert int(run[0]) == 101 and run[1] == g.label(101)  # their numbering's own example
     missing = groklab_cli("analyze", str(tmp_path / "model.pt"), "--layout", "chughtai2023")
     assert missing.returncode == 2 and "--config" in missing.stderr
 

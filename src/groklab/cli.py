@@ -133,7 +133,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
         rows = r.read_metrics()
         epochs = s.get("epochs", rows[-1]["epoch"] if rows else 0)
         acc = rows[-1]["acc/test"] if rows else float("nan")
-        print(f"{str(r.path):40s} {c.task.name:6s} {c.task.p:4d} {c.preset:10s} {epochs:7d} "
+        task = c.task.group if c.task.name == "group" else c.task.name
+        print(f"{str(r.path):40s} {task:6s} {c.task.p:4d} {c.preset:10s} {epochs:7d} "
               f"{str(s.get('memorized_epoch', '-')):>9s} {str(s.get('grokked_epoch', '-')):>8s} "
               f"{acc:8.4f}")
     return 0

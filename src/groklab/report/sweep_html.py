@@ -9,14 +9,17 @@ from groklab.report.html import BOOT, CSS, _json_script, _section, _table, esc
 
 
 def _phase_figure(diagram: dict) -> go.Figure:
-    text = [[("" if f is None else f"{f:.0%}") + ("" if m is None else f"<br>{m:.0f}")
-             for f, m in zip(frow, mrow)]
-            for frow, mrow in zip(diagram["fraction_grokked"], diagram["median_grokked_epoch"])]
+    regions = diagram.get("region") or [[None] * len(r) for r in diagram["fraction_grokked"]]
+    text = [[(g or "") + ("" if f is None else f"<br>{f:.0%}") + ("" if m is None else f" @ {m:.0f}")
+             for f, m, g in zip(frow, mrow, grow)]
+            for frow, mrow, grow in zip(diagram["fraction_grokked"],
+                                        diagram["median_grokked_epoch"], regions)]
     fig = go.Figure(go.Heatmap(z=diagram["fraction_grokked"], x=[str(v) for v in diagram["xs"]],
                                y=[str(v) for v in diagram["ys"]], text=text,
                                texttemplate="%{text}", colorscale="Viridis", zmin=0, zmax=1,
                                colorbar=dict(title="grokked")))
-    fig.update_layout(**LAYOUT, title="Phase diagram: fraction of seeds grokked (median epoch)",
+    fig.update_layout(**LAYOUT, title="Phase diagram: region, fraction of seeds grokked @ median "
+                                      "epoch",
                       xaxis_title=diagram["x"], yaxis_title=diagram["y"])
     return fig
 
@@ -72,15 +75,17 @@ def render(name: str, plotly_js: str, rows: list[dict], columns: list[str], swep
     sections = []
     if diagram:
         sections.append(_section("Phase diagram", f"Over {diagram['x']} × {diagram['y']}: each "
-                                 "cell is the fraction of its runs that grokked (test accuracy "
-                                 ">= 99%) and their median grokking epoch.",
+                                 "cell names its runs' region (the majority) and gives the fraction "
+                                 "that grokked (test accuracy >= 99%) @ their median grokking "
+                                 f"epoch. Regions: {diagram.get('region_rule', '')}.",
                                  divs["sweep-phase"]))
     if axis:
         sections.append(_section("Grokking epochs", f"Per value of {axis}: every run's grokking "
                                  "epoch, the median and its 95% bootstrap interval.",
                                  divs["sweep-grokking"]))
     if usage:
-        sections.append(_section("Key frequencies", "How many runs use each key frequency.",
+        sections.append(_section("Key frequencies", "How many runs use each key frequency (or, "
+                                 "for group tasks, each key irrep).",
                                  divs["sweep-usage"]))
     sections.append(_section("Runs", f"{len(rows)} runs (results.duckdb, table runs).",
                              table + (f"<ul>{link_list}</ul>" if link_list else "")))

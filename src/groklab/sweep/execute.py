@@ -1,5 +1,5 @@
 """Run a sweep: the local executor (a process pool; each worker pinned to one torch and one BLAS
-thread). Resumable: a run whose stages are all done is skipped, an interrupted one resumes from its
+thread) or the SLURM executor (sweep/slurm.py: a job array through submitit). Resumable: a run whose stages are all done is skipped, an interrupted one resumes from its
 own checkpoint; a second `sweep run` on a running sweep is refused (an OS lock on DIR/sweep.lock).
 
 The sweep directory: DIR/sweep.toml (the spec as given), DIR/runs/<run_id>/ (ordinary run
@@ -124,19 +124,25 @@ def load(sweep_dir: Path) -> tuple[SweepSpec, list[SweepRun]]:
     return spec, expand(spec, str(spec_path))
 
 
+EXECUTORS = ("local", "slurm")
+
+
 def run_sweep(spec_path: str | Path, out: str | Path, workers: int | None = None,
               executor: str = "local",
               on_done: Callable[[str, str], None] | None = None) -> dict[str, int]:
     """Run every unfinished run of the spec into `out`; returns the state counts."""
-    if executor != "local":
-        raise GroklabError(f"executor {executor!r} is not available; this groklab runs sweeps "
-                           "with the local executor (SLURM is not implemented yet)")
+    if executor not in EXECUTORS:
+        raise GroklabError(f"executor={executor!r} is not one of: {', '.join(EXECUTORS)}")
     spec = parse(spec_path)
     runs = expand(spec, str(spec_path))
     out = Path(out)
     workers = workers or os.cpu_count() or 1
     if workers < 1:
         raise GroklabError(f"workers={workers} must be >= 1")
+    if executor == "slurm":
+        from groklab.sweep.slurm import reachable
+
+        reachable()  # one clear line, before anything is written or submitted
     with sweep_lock(out):
         existing = out / SPEC_FILE  # a changed spec keeps the ids of unchanged runs
         if not existing.exists() or Path(spec_path).resolve() != existing.resolve():
@@ -145,20 +151,29 @@ def run_sweep(spec_path: str | Path, out: str | Path, workers: int | None = None
         (out / ERRORS_DIR).mkdir(exist_ok=True)
         todo = [r for r in runs if state(out, r, spec.stages) != "done"]
         results.upsert(out, [results.row(r, result_of(out, r, spec.stages)) for r in runs])
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(work, str(run_dir(out, r)), r.config.to_dict(), spec.stages): r
-                       for r in todo}
-            for future in as_completed(futures):
-                r = futures[future]
-                error = future.result()
-                err_file = out / ERRORS_DIR / f"{r.run_id}.txt"
-                if error:
-                    err_file.write_text(error + "\n")
-                else:
-                    err_file.unlink(missing_ok=True)
-                results.upsert(out, [results.row(r, result_of(out, r, spec.stages, error))])
-                if on_done:
-                    on_done(r.run_id, "failed" if error else "done")
+
+        def finish(r: SweepRun, error: str | None) -> None:
+            err_file = out / ERRORS_DIR / f"{r.run_id}.txt"
+            if error:
+                err_file.write_text(error + "\n")
+            else:
+                err_file.unlink(missing_ok=True)
+            results.upsert(out, [results.row(r, result_of(out, r, spec.stages, error))])
+            if on_done:
+                on_done(r.run_id, "failed" if error else "done")
+
+        def args(r: SweepRun) -> tuple:
+            return str(run_dir(out, r)), r.config.to_dict(), spec.stages
+
+        if executor == "slurm":
+            from groklab.sweep.slurm import run_slurm
+
+            run_slurm(out, todo, spec.slurm, args, finish)
+        else:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                futures = {pool.submit(work, *args(r)): r for r in todo}
+                for future in as_completed(futures):
+                    finish(futures[future], future.result())
     return status_counts(out)[0]
 
 

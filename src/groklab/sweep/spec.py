@@ -114,7 +114,13 @@ def parse(path: str | Path) -> SweepSpec:
                            f"{', '.join(STAGES)}")
     if base_preset is not None:
         preset(base_preset)  # a clear error for an unknown preset
-    spec = SweepSpec(base_preset, base, axes, zipped, stages, dict(data.get("slurm", {})))
+    slurm = data.get("slurm", {})
+    if not isinstance(slurm, dict):
+        raise GroklabError(f"{path}: [slurm] must be a table of options")
+    from groklab.sweep.slurm import check_options
+
+    check_options(slurm, str(path))
+    spec = SweepSpec(base_preset, base, axes, zipped, stages, dict(slurm))
     expand(spec, str(path))  # every value is checked now, before anything runs
     return spec
 

@@ -1,5 +1,11 @@
 """Figures of a sweep from its results table: the phase diagram over two axes, the grokking
-epochs with bootstrap confidence intervals, key-frequency usage. Numbers only; report/ draws."""
+epochs with bootstrap confidence intervals, key-frequency usage. Numbers only; report/ draws.
+
+Regions (Liu et al. 2022, "Towards understanding grokking"), per run, by REGION_RULE:
+confusion (never fits its training pairs), memorization (fits them, never generalizes), grokking
+(generalizes more than COMPREHENSION_LAG epochs after fitting), comprehension (generalizes within
+COMPREHENSION_LAG epochs of fitting). A cell's region is its runs' majority (ties: the later region
+in that order, the one its seeds reached)."""
 
 from __future__ import annotations
 
@@ -10,6 +16,23 @@ import numpy as np
 
 BOOTSTRAP = 1000
 CONFIDENCE = 0.95
+COMPREHENSION_LAG = 100
+REGIONS = ("confusion", "memorization", "grokking", "comprehension")
+REGION_RULE = (f"confusion: train accuracy never >= 99%; memorization: it is, test accuracy never "
+               f">= 99%; grokking: test follows train by > {COMPREHENSION_LAG} epochs; "
+               f"comprehension: within {COMPREHENSION_LAG} epochs")
+
+
+def region(row: dict) -> str | None:
+    """The region of one finished run (None for a run that did not finish)."""
+    if row.get("state") != "done":
+        return None
+    mem, grok = row.get("memorized_epoch"), row.get("grokked_epoch")
+    if mem is None:
+        return "grokking" if grok is not None else "confusion"  # test first: never seen so far
+    if grok is None:
+        return "memorization"
+    return "grokking" if grok - mem > COMPREHENSION_LAG else "comprehension"
 
 
 def bootstrap_median(values: list[float], seed: int = 0) -> tuple[float, float, float] | None:
@@ -29,6 +52,7 @@ def phase_diagram(rows: list[dict], x: str, y: str) -> dict:
     ys = sorted({r[y] for r in rows})
     frac = [[None] * len(xs) for _ in ys]
     median = [[None] * len(xs) for _ in ys]
+    regions = [[None] * len(xs) for _ in ys]
     for i, yv in enumerate(ys):
         for j, xv in enumerate(xs):
             cell = [r for r in rows if r[x] == xv and r[y] == yv and r["state"] == "done"]
@@ -36,8 +60,10 @@ def phase_diagram(rows: list[dict], x: str, y: str) -> dict:
                 grok = [r["grokked_epoch"] for r in cell if r["grokked_epoch"] is not None]
                 frac[i][j] = len(grok) / len(cell)
                 median[i][j] = float(np.median(grok)) if grok else None
+                counts = Counter(region(r) for r in cell)
+                regions[i][j] = max(REGIONS, key=lambda g: (counts[g], REGIONS.index(g)))
     return {"x": x, "y": y, "xs": xs, "ys": ys, "fraction_grokked": frac,
-            "median_grokked_epoch": median}
+            "median_grokked_epoch": median, "region": regions, "region_rule": REGION_RULE}
 
 
 def grokking_by(rows: list[dict], axis: str) -> list[dict]:

@@ -1,0 +1,125 @@
+"""The SLURM executor: every unfinished run of a sweep as one task of a job array, submitted through
+submitit; `sweep run` waits for them and fills the results table as tasks finish.
+
+Each task runs the same `execute.work` as the local executor (one thread), in the run's own
+directory, so a task requeued after preemption or a time limit (submitit's checkpointing: the task
+is resubmitted as it was) resumes from that run's last checkpoint. The job ids are recorded in
+DIR/slurm/jobs.json: a second `sweep run` after the first was killed waits for the tasks still in
+the queue instead of submitting them twice.
+
+Spec options (`[slurm]` in sweep.toml, all optional): `partition`, `time_min` (per task, default
+60), `mem_gb` (default 4), `cpus_per_task` (default 1), `array_parallelism` (default 64), `extra`
+(a table of further sbatch options, e.g. `{ qos = "short" }`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable
+
+from groklab.errors import GroklabError
+
+SLURM_DIR = "slurm"
+JOBS_FILE = "jobs.json"
+OPTIONS = {"partition": (str,), "time_min": (int,), "mem_gb": (int, float),
+           "cpus_per_task": (int,), "array_parallelism": (int,), "extra": (dict,)}
+POLL_S = 2.0
+
+
+def check_options(options: dict, where: str) -> None:
+    """One clear line for an unknown [slurm] key or a value of the wrong type."""
+    for key, value in options.items():
+        if key not in OPTIONS:
+            raise GroklabError(f"{where}: [slurm] {key}: unknown option; allowed: "
+                               f"{', '.join(OPTIONS)}")
+        if not isinstance(value, OPTIONS[key]) or isinstance(value, bool):
+            raise GroklabError(f"{where}: [slurm] {key}={value!r} must be "
+                               f"{' or '.join(t.__name__ for t in OPTIONS[key])}")
+        if key != "extra" and key != "partition" and value <= 0:
+            raise GroklabError(f"{where}: [slurm] {key}={value!r} must be > 0")
+
+
+def reachable() -> None:
+    """Raise one clear line unless sbatch, a cluster answering sinfo, and submitit are there."""
+    missing = [c for c in ("sbatch", "sinfo", "squeue") if shutil.which(c) is None]
+    if missing:
+        raise GroklabError(f"SLURM is not reachable: {', '.join(missing)} not found on PATH "
+                           "(on a test machine, start one with .ci/slurm-up)")
+    try:
+        r = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        raise GroklabError("SLURM is not reachable: sinfo did not answer within 20 s") from None
+    if r.returncode != 0 or not r.stdout.strip():
+        why = (r.stderr.strip().splitlines() or ["no partition or node"])[-1]
+        raise GroklabError(f"SLURM is not reachable: sinfo: {why}")
+    try:
+        import submitit  # noqa: F401
+    except ModuleNotFoundError:
+        raise GroklabError("--executor slurm needs submitit: pip install 'groklab[slurm]'") from None
+
+
+def _queued() -> set[str]:
+    """Ids of the array tasks SLURM still holds (pending or running), one per task."""
+    r = subprocess.run(["squeue", "-h", "-r", "-o", "%i"], capture_output=True, text=True,
+                       timeout=30)
+    return set(r.stdout.split()) if r.returncode == 0 else set()
+
+
+def _error_line(e: BaseException) -> str:
+    text = [line for line in str(e).strip().splitlines() if line.strip()]
+    return f"{type(e).__name__}: {text[-1] if text else ''}"[:500]
+
+
+def run_slurm(out: Path, todo: list, options: dict, work_args: Callable,
+              finish: Callable[[object, str | None], None]) -> None:
+    """Submit `todo` (SweepRuns) as one job array, wait, and call finish(run, error) for each."""
+    import submitit
+
+    from groklab.store import write_json
+    from groklab.sweep.slurm_task import RunTask
+
+    folder = Path(out) / SLURM_DIR
+    folder.mkdir(exist_ok=True)
+    jobs_file = folder / JOBS_FILE
+    recorded = json.loads(jobs_file.read_text()) if jobs_file.is_file() else {}
+    queued = _queued()
+    waiting = {}  # run_id -> (run, job)
+    for run in todo:
+        job_id = recorded.get(run.run_id)
+        if job_id in queued:  # submitted by an earlier `sweep run`: wait for it, do not resubmit
+            waiting[run.run_id] = (run, submitit.SlurmJob(folder=folder / "%j", job_id=job_id))
+    fresh = [r for r in todo if r.run_id not in waiting]
+    if fresh:
+        executor = submitit.AutoExecutor(folder=folder / "%j", cluster="slurm")
+        params = {"timeout_min": options.get("time_min", 60), "mem_gb": options.get("mem_gb", 4),
+                  "cpus_per_task": options.get("cpus_per_task", 1), "name": "groklab-sweep",
+                  "slurm_array_parallelism": options.get("array_parallelism", 64),
+                  "slurm_additional_parameters": dict(options.get("extra", {}))}
+        if "partition" in options:
+            params["slurm_partition"] = options["partition"]
+        executor.update_parameters(**params)
+        try:
+            with executor.batch():
+                jobs = [executor.submit(RunTask(), *work_args(r)) for r in fresh]
+        except Exception as e:  # noqa: BLE001 - sbatch's own message, one line
+            raise GroklabError(f"sbatch refused the sweep's job array: {_error_line(e)}") from None
+        for run, job in zip(fresh, jobs):
+            waiting[run.run_id] = (run, job)
+            recorded[run.run_id] = job.job_id
+        write_json(jobs_file, recorded)
+    while waiting:
+        for run_id, (run, job) in list(waiting.items()):
+            if not job.done():
+                continue
+            try:
+                error = job.result()
+            except Exception as e:  # noqa: BLE001 - a failed task is recorded, the sweep goes on
+                error = _error_line(e)
+            del waiting[run_id]
+            finish(run, error)
+        if waiting:
+            time.sleep(POLL_S)
