@@ -153,3 +153,25 @@ def test_second_sweep_run_is_refused(tmp_path):
     assert r.returncode == 2 and "being run by another" in r.stderr
     r = groklab_cli("sweep", "run", str(spec), "--out", str(out), "--executor", "slurm")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_regions_of_the_phase_diagram():
+    from groklab.sweep.stats import phase_diagram, region
+
+    def row(frac, wd, mem, grok, state="done"):
+        return {"frac_train": frac, "weight_decay": wd, "memorized_epoch": mem,
+                "grokked_epoch": grok, "state": state}
+
+    assert region(row(0.5, 1, None, None)) == "confusion"
+    assert region(row(0.5, 1, 80, None)) == "memorization"
+    assert region(row(0.5, 1, 80, 900)) == "grokking"
+    assert region(row(0.5, 1, 80, 150)) == "comprehension"
+    assert region(row(0.5, 1, 80, None, state="running")) is None
+    rows = [row(0.2, 0.0, 50, None), row(0.2, 0.0, 60, None),       # memorization
+            row(0.8, 1.0, 40, 90), row(0.8, 1.0, 40, 100),          # comprehension
+            row(0.2, 1.0, 50, 700), row(0.2, 1.0, 50, None),        # a tie: grokking
+            row(0.8, 0.0, None, None), row(0.8, 0.0, None, None)]   # confusion
+    d = phase_diagram(rows, "frac_train", "weight_decay")
+    assert d["xs"] == [0.2, 0.8] and d["ys"] == [0.0, 1.0]
+    assert d["region"] == [["memorization", "confusion"], ["grokking", "comprehension"]]
+    assert d["fraction_grokked"][1][0] == 0.5 and d["median_grokked_epoch"][1][0] == 700.0
