@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -75,3 +76,43 @@ def test_unreachable_slurm_is_one_line(tmp_path):
                       "slurm", env={"PATH": env_path})
     assert out.returncode == 2 and "SLURM is not reachable" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and not (tmp_path / "s").exists()
+
+
+def test_a_requeued_task_resumes_its_run(tmp_path):
+    """SLURM requeues a task mid-training (as on preemption): the task starts again, the run
+    resumes from its own checkpoint, and the table equals the local executor's."""
+    import time
+
+    _cluster()
+    spec = _spec(tmp_path, epochs=400, wds="[1.0]",
+                 extra="\n[slurm]\ntime_min = 10\nmem_gb = 1\n")
+    local = groklab_cli("sweep", "run", str(spec), "--out", str(tmp_path / "local"),
+                        "--workers", "2", timeout=600)
+    assert local.returncode == 0, local.stderr
+    out = tmp_path / "slurm"
+    proc = subprocess.Popen([sys.executable, "-m", "groklab.cli", "sweep", "run", str(spec),
+                             "--out", str(out), "--executor", "slurm"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    jobs_file = out / "slurm" / "jobs.json"
+    requeued = None
+    deadline = time.time() + 120
+    while time.time() < deadline and requeued is None:
+        time.sleep(0.5)
+        if not jobs_file.is_file():
+            continue
+        for run_id, job in json.loads(jobs_file.read_text()).items():
+            ckpts = out / "runs" / run_id / "checkpoints"
+            running = subprocess.run(["squeue", "-h", "-r", "-t", "R", "-o", "%i"],
+                                     capture_output=True, text=True).stdout.split()
+            if job in running and ckpts.is_dir() and len(list(ckpts.iterdir())) >= 3:
+                subprocess.run(["scontrol", "requeue", job], check=True)
+                requeued = run_id
+                break
+    assert requeued is not None, "no task was seen running with checkpoints"
+    stdout, stderr = proc.communicate(timeout=900)
+    assert proc.returncode == 0, stderr
+    assert _table(out) == _table(tmp_path / "local")
+    rows = [json.loads(line) for line in
+            (out / "runs" / requeued / "metrics.jsonl").read_text().splitlines()]
+    epochs = [r["epoch"] for r in rows]
+    assert epochs == sorted(set(epochs))  # resumed, not restarted: no epoch logged twice

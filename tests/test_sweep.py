@@ -150,9 +150,12 @@ def test_second_sweep_run_is_refused(tmp_path):
     out = tmp_path / "out"
     with sweep_lock(out):
         r = groklab_cli("sweep", "run", str(spec), "--out", str(out))
+        s = groklab_cli("sweep", "run", str(spec), "--out", str(out), "--executor", "slurm")
     assert r.returncode == 2 and "being run by another" in r.stderr
-    r = groklab_cli("sweep", "run", str(spec), "--out", str(out), "--executor", "slurm")
-    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    # through SLURM too: refused by the lock (or, with no cluster, as unreachable), one line
+    assert s.returncode == 2 and len(s.stderr.strip().splitlines()) == 1
+    assert "being run by another" in s.stderr or "SLURM is not reachable" in s.stderr
+    assert not (out / "runs").exists()
 
 
 def test_regions_of_the_phase_diagram():

@@ -104,7 +104,7 @@ def _decompose(group: Group, rng: np.random.Generator) -> list[tuple[np.ndarray,
 def _matrices(group: Group, v: np.ndarray) -> np.ndarray:
     """ρ(g) = Vᵀ L(g) V with (L(g)f)(x) = f(g⁻¹·x). # [order, d, d]"""
     rows = group.table[group.inverse]  # [g, x] -> g⁻¹·x
-    return np.einsum("xi,gxj->gij", v, v[rows])
+    return np.matmul(v.T[None], v[rows])  # [g, d, x] @ [g, x, d] by BLAS
 
 
 def check(group: Group, irreps: list[Irrep]) -> dict:
@@ -115,7 +115,7 @@ def check(group: Group, irreps: list[Irrep]) -> dict:
         step = max(1, 4_000_000 // (n * rep.dim * rep.dim))  # rows per chunk: ~32 MB at a time
         for start in range(0, n, step):
             stop = min(n, start + step)
-            prod = np.einsum("aij,bjk->abik", rep.matrices[start:stop], rep.matrices)
+            prod = np.matmul(rep.matrices[start:stop, None], rep.matrices[None])  # BLAS
             want = rep.matrices[group.table[start:stop]]
             worst = max(worst, float(np.abs(prod - want).max()))
     chars = np.stack([r.character for r in irreps])
