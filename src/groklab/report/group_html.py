@@ -36,6 +36,8 @@ def render_group(ctx: ReportContext, plotly_js: str, terms: dict | None) -> str:
         figs.append(("fig-progress", figures.group_progress(a["progress"], phases)))
     if terms:
         figs.append(("fig-characters", figures.character_interference(terms)))
+    if ctx.llc and ctx.llc.get("estimates"):
+        figs.append(("fig-llc", figures.llc(ctx.llc, a.get("progress"), phases)))
     divs, scripts = {}, []
     for fig_id, fig in figs:
         div, script = _plot(fig_id, fig)
@@ -64,6 +66,13 @@ def render_group(ctx: ReportContext, plotly_js: str, terms: dict | None) -> str:
     if "fig-progress" in divs:
         sections.append(_section("Progress measures", "The final key irreps measured at every "
                                  f"checkpoint; lead: {a.get('lead')}.", divs["fig-progress"]))
+    if "fig-llc" in divs:
+        st = ctx.llc.get("settings") or {}
+        sections.append(_section(
+            "Local learning coefficient", f"SGLD estimates (ε {st.get('epsilon')}, nβ "
+            f"{_fmt(st.get('nbeta'), 4)}, γ {st.get('gamma')}, {st.get('chains')} chains × "
+            f"{st.get('draws')} draws) beside the key irreps' restricted and excluded losses.",
+            divs["fig-llc"]))
     if ctx.program:
         v = ctx.program["verification"]
         sections.append(_section(
