@@ -46,7 +46,9 @@ def main() -> None:
     print(f"{path} (epoch {epoch}), a+b mod {cfg.task.p}")
     print(f"  Fourier path: key frequencies {fourier.key_frequencies} ({t1 - t0:.1f} CPU-s)")
     print(f"  group path C{cfg.task.p}: key irreps {grouped.key_irreps} ({t2 - t1:.1f} CPU-s); "
-          f"character program {grouped.algorithm}, verdict {grouped.program['verdict']}")
+          f"character program {grouped.algorithm}, accuracy "
+          f"{grouped.program['program_accuracy']:.2%}, held-out agreement "
+          f"{grouped.program['test_agreement']:.2%}")
     print(f"  same frequencies: {irreps == sorted(fourier.key_frequencies)}")
 
 

@@ -82,7 +82,7 @@ def report(run_dir: str | Path, out: str | Path | None = None) -> Path:
 def _group_terms(ctx) -> dict | None:
     """The character program's terms for one held-out pair of a group run (None without one)."""
     from groklab.analysis.representations import group_view
-    from groklab.synth.characters import program_terms
+    from groklab.analysis.characters import program_terms
     from groklab.tasks import make_dataset
 
     prog = (ctx.program or {}).get("program")

@@ -2,8 +2,9 @@
 and over every checkpoint of a run; writes analysis.json with `kind: "group"`.
 
 Pipeline: load → snapshot on the group's irreps (fractions, key irreps, restricted/excluded loss per
-irrep) → the character program fitted and verified (synth.characters; it decides `algorithm`:
-characters or lookup) → for runs, progress over every checkpoint and the phases → analysis.json.
+irrep) → the character program fitted and compared with the network (analysis.characters; it
+decides `algorithm`: characters or lookup; the verdict is extract's) → for runs, progress over
+every checkpoint and the phases → analysis.json.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from groklab.analysis.representations import (GroupProgressPoint, GroupSnapshot,
 from groklab.models import HookedModel
 from groklab.models.io import load_weights
 from groklab.store import ANALYSIS_FILE, RunStore, write_json
-from groklab.synth.characters import fit_program, verify_program
+from groklab.analysis.characters import compare, fit_program
 from groklab.tasks import Dataset
 
 
@@ -48,8 +49,8 @@ class GroupAnalysisResult:
     restricted_loss: float
     restricted_accuracy: float
     excluded_loss: float
-    algorithm: str  # characters | lookup (synth.characters.ALGORITHM_RULE)
-    program: dict  # the character program's verification (accuracy, agreement, verdict, ...)
+    algorithm: str  # characters | lookup (analysis.characters.ALGORITHM_RULE)
+    program: dict  # the character program against the network (accuracy, agreement, ablation, ...)
     snapshot: GroupSnapshot
     irreps: list[dict]  # name, dim, kind (1 real, 2 a complex pair) of every irrep
     notes: list[str] = field(default_factory=list)
@@ -72,7 +73,7 @@ def analyze_group_model(model: HookedModel, data: Dataset, source: dict,
     snap = group_snapshot(model, data)
     logits, _ = model_logits(model, data)
     program = fit_program(view, logits, data, snap.keys.names)
-    check = verify_program(view, program, logits, data)
+    check = compare(view, program, logits, data)
     notes = list(notes or [])
     grokked = snap.test_accuracy >= SUFFICIENT_ACC
     if not grokked:
@@ -136,8 +137,9 @@ def format_group_analysis(r: GroupAnalysisResult) -> str:
                      f"{row['logit_share']:6.3f} {row['restricted_loss']:10.3g} "
                      f"{row['restricted_accuracy']:7.4f} {row['excluded_train_loss']:19.3g}")
     lines.append(f"algorithm: {r.algorithm}; character program: accuracy "
-                 f"{pct(prog['program_accuracy'])}, agreement {pct(prog['agreement'])}, network "
-                 f"without the key irreps {pct(prog['ablated_accuracy'])}; verdict {prog['verdict']}")
+                 f"{pct(prog['program_accuracy'])}, agreement {pct(prog['agreement'])} (held out "
+                 f"{pct(prog['test_agreement'])}), network without the key irreps "
+                 f"{pct(prog['ablated_accuracy'])}; the verdict: groklab extract")
     if r.phases is not None:
         ph = r.phases
         lines.append(f"phases: memorization ends {ph.memorization_end}, circuit formation ends "

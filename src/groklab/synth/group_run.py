@@ -13,8 +13,9 @@ from groklab.analysis.representations import choose_key_irreps, model_logits, sc
 from groklab.models import HookedModel
 from groklab.models.io import load_weights
 from groklab.store import PROGRAM_FILE, PROGRAM_JSON, RunStore, write_json, write_text
-from groklab.synth.characters import (CharacterProgram, CharacterVerification, emit_lookup, emit_program,
-                                      fit_program, verify_program)
+from groklab.analysis.characters import CharacterProgram, fit_program
+from groklab.synth.characters import (CharacterVerification, emit_lookup, emit_program,
+                                      verify_program)
 from groklab.tasks import Dataset
 
 

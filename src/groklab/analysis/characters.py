@@ -1,0 +1,138 @@
+"""The character program of a group-composition network: the program, its fit, and how it stands
+against the network (synth.characters gives the verdict and writes program.py).
+
+Program (Chughtai et al. 2023): logit(c) = SCALE · Σ_{ρ∈K} α_ρ χ_ρ(a·b·c⁻¹) over the key irreps K.
+α is the least-squares fit of the network's product component M[g, c] (analysis.representations),
+centred per g, by the characters χ_ρ(g·c⁻¹); the temperature SCALE minimizes the training pairs'
+cross-entropy (analysis.scale). `compare` measures it against the network: accuracy and agreement
+on all |G|² pairs and held out, the network without its key irreps' product component
+(`ablated_accuracy`), and per irrep the program's accuracy without that irrep's term.
+
+Algorithm (ALGORITHM_RULE): `characters` when there are key irreps and the program agrees with the
+network on at least LOOKUP_AGREEMENT of the held-out pairs; otherwise `lookup` (the network's
+answers are a table, nothing more). Accuracy alone cannot decide: the product component averages
+each class's logit over the |G| pairs with the same product, so a memorizer that is right on its
+training pairs yields, over all irreps, a program that is right everywhere; only agreement on the
+pairs the network never saw tells whether the network computes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from groklab.analysis.representations import GroupView, excluded_logits, product_component, scores
+from groklab.analysis.scale import best_scale
+from groklab.tasks import Dataset
+
+LOOKUP_AGREEMENT = 0.5
+ALGORITHM_RULE = (f"characters: key irreps exist and their character program agrees with the "
+                  f"network on >= {LOOKUP_AGREEMENT:.0%} of the held-out pairs; lookup otherwise")
+
+@dataclass(frozen=True)
+class CharacterProgram:
+    group: str
+    element_order: str
+    irreps: list[str]
+    alpha: list[float]
+    scale: float
+    elements: list[str]  # array forms, element i first
+    characters: list[list[float]]  # [irrep][element]: χ_ρ(g)
+
+    def logits(self, view: GroupView, a: np.ndarray, b: np.ndarray,
+               drop: str | None = None) -> np.ndarray:  # [len(a), n]
+        g = view.group
+        ab = g.table[a, b]
+        x = g.table[ab[:, None], g.inverse[None, :]]  # (a·b)·c⁻¹ for every class c
+        out = np.zeros(x.shape)
+        for name, alpha, chi in zip(self.irreps, self.alpha, self.characters):
+            if name != drop:
+                out += alpha * np.asarray(chi)[x]
+        return self.scale * out
+
+    def answer(self, view: GroupView, a: np.ndarray, b: np.ndarray,
+               drop: str | None = None) -> np.ndarray:
+        return self.logits(view, a, b, drop).argmax(1)
+
+
+def fit_program(view: GroupView, logits: np.ndarray, data: Dataset, names: list[str],
+                temperature: bool = True) -> CharacterProgram:
+    g = view.group
+    m = product_component(view, logits)
+    m = m - m.mean(1, keepdims=True)
+    gc = g.table[:, g.inverse]  # [g, c] -> g·c⁻¹
+    chars = [view.irreps[view.index(k)].character for k in names]
+    alpha = [0.0] * len(names)
+    if names:
+        design = np.stack([chi[gc].ravel() for chi in chars], 1)
+        alpha = np.linalg.lstsq(design, m.ravel(), rcond=None)[0].tolist()
+    unscaled = CharacterProgram(g.name, g.element_order, list(names), alpha, 1.0,
+                                [g.label(i) for i in range(g.order)],
+                                [np.round(c, 12).tolist() for c in chars])
+    train = data.train_idx
+    base = unscaled.logits(view, train // g.order, train % g.order) if temperature else None
+    scale = 1.0
+    if names and temperature:  # answers do not depend on it; the curve skips it
+        scale = best_scale(lambda s: scores(s * base, data.labels[train])[0])
+    return CharacterProgram(g.name, g.element_order, list(names), alpha, scale,
+                            unscaled.elements, unscaled.characters)
+
+
+def strict_accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Accuracy counting a tie (the right logit not above every other by more than float noise)
+    as wrong: logits left flat by an ablation answer nothing."""
+    rows = np.arange(len(labels))
+    right = logits[rows, labels]
+    others = logits.copy()
+    others[rows, labels] = -np.inf
+    tol = 1e-6 * (np.abs(logits).max() + 1.0)
+    return float((right - others.max(1) > tol).mean())
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How a CharacterProgram stands against its network (all |G|² pairs unless said)."""
+
+    program_accuracy: float
+    program_test_accuracy: float
+    agreement: float
+    test_agreement: float
+    network_accuracy: float
+    network_test_accuracy: float
+    ablated_accuracy: float | None  # the network without its key irreps' product component
+    necessity: dict[str, float] = field(default_factory=dict)  # program accuracy without each
+    algorithm: str = "lookup"
+    algorithm_rule: str = ALGORITHM_RULE
+
+
+def compare(view: GroupView, program: CharacterProgram, logits: np.ndarray,
+            data: Dataset) -> Comparison:
+    n = view.group.order
+    rows = np.arange(n * n)
+    a, b = rows // n, rows % n
+    labels, net, test = data.labels, logits.argmax(1), data.test_idx
+    answers = program.answer(view, a, b)
+    held = (lambda x: float(x[test].mean()) if len(test) else 0.0)  # noqa: E731
+    right, agree = answers == labels, answers == net
+    ablated, necessity = None, {}
+    if program.irreps:
+        ablated = strict_accuracy(excluded_logits(view, logits, program.irreps), labels)
+        necessity = {k: float((program.answer(view, a, b, drop=k) == labels).mean())
+                     for k in program.irreps}
+    test_agreement = held(agree)
+    algorithm = "characters" if program.irreps and test_agreement >= LOOKUP_AGREEMENT else "lookup"
+    return Comparison(float(right.mean()), held(right), float(agree.mean()), test_agreement,
+                      float((net == labels).mean()), held(net == labels), ablated, necessity,
+                      algorithm)
+
+
+def program_terms(view: GroupView, irreps: list[str], alpha: list[float], a: int, b: int) -> dict:
+    """Each key irrep's term α_ρ χ_ρ(a·b·c⁻¹) over every class c, and their sum (for the report)."""
+    g = view.group
+    x = g.table[g.table[a, b], g.inverse]
+    terms = {k: (al * view.irreps[view.index(k)].character[x]).round(6).tolist()
+             for k, al in zip(irreps, alpha)}
+    total = np.sum([np.asarray(v) for v in terms.values()], axis=0) if terms else np.zeros(g.order)
+    return {"a": g.label(a), "b": g.label(b), "answer": int(g.table[a, b]), "terms": terms,
+            "total": np.round(total, 6).tolist()}
