@@ -232,6 +232,7 @@ def test_chughtai_split_and_import(tmp_path):
     (["--group", "Q8"], "not a group groklab knows"),
     (["--group", "S6", "--element-order", "chughtai2023"], "known for S5, A5"),
     (["--group", "S7"], "at most 5000"),
+    (["--group", "S5", "--p", "7"], "--p 7 does not apply"),
     ([], "needs a group"),
 ])
 def test_bad_group_input_is_one_line(tmp_path, args, needle):

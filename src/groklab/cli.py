@@ -36,8 +36,9 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
         group = p.add_argument_group(f"{section} config")
         for f in fields(cls):
             default = f.default if f.default is not MISSING else None
+            shown = "" if default == "" else f" (default {default})"
             kwargs = {"dest": f"{section}.{f.name}", "default": None,
-                      "help": f"{f.metadata['help']} (default {default})"}
+                      "help": f"{f.metadata['help']}{shown}"}
             if f.type in ("bool", bool):
                 group.add_argument(_flag(f), action=argparse.BooleanOptionalAction, **kwargs)
                 continue
@@ -58,7 +59,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         changes["seed"] = args.seed
     if not args.preset:
         changes["preset"] = "custom"
-    return override(config, changes)
+    result = override(config, changes)
+    given_p = changes["task"].get("p")
+    if result.task.name == "group" and given_p is not None and given_p != result.task.p:
+        raise GroklabError(f"--p {given_p} does not apply to --task group: p is |G| = "
+                           f"{result.task.p} for {result.task.group}; leave --p out")
+    return result
 
 
 def default_out(config: RunConfig) -> Path:
