@@ -56,62 +56,49 @@ def grokked_run(tmp_path_factory):
     return run(small_config(), tmp_path_factory.mktemp("grok") / "run", quiet=True, threads=1)
 
 
-def handbuilt_run(path, p: int = 31, freqs=(3, 7, 11)):
-    """A run directory without training: checkpoints that move from a random network to the
-    hand-built Fourier network, and metric rows of a run that memorizes at 20 and groks at 60.
-    For tests of the stages after training (report, extract) in the fast tier."""
-    from handbuilt import fourier_transformer
+def _interpolated_run(path, cfg: RunConfig, target, chance: float):
+    """A run directory without training: checkpoints that move linearly from the seeded random
+    network to `target`, and metric rows of a run that memorizes at 20 and groks at 60."""
     from groklab.models import build_model
     from groklab.store import RunStore
+
+    store = RunStore(path)
+    with store.writer():
+        store.prepare(cfg)
+        start = {k: v.detach().double()
+                 for k, v in build_model(cfg.model, cfg.task.p, cfg.seed).named_parameters()}
+        end = {k: v.detach().double() for k, v in target.named_parameters()}
+        for epoch in range(0, 101, 10):
+            t = min(1.0, epoch / 60)
+            store.save_checkpoint(epoch, {k: ((1 - t) * start[k] + t * end[k]).float()
+                                          for k in start})
+            store.append_metrics({"epoch": epoch, "loss/train": 4 * (1 - t) + 1e-3,
+                                  "loss/test": 4.5 * (1 - t) + 1e-3 + (0.5 if epoch < 50 else 0),
+                                  "acc/train": 1.0 if epoch >= 20 else epoch / 20,
+                                  "acc/test": 1.0 if epoch >= 60 else chance, "lr": 1e-3,
+                                  "norm/total": 100 - 40 * t})
+        store.write_summary({"epochs": 100, "stopped": "epochs", "memorized_epoch": 20,
+                             "grokked_epoch": 60, "final": {}, "wall_s": 0.0})
+    return store
+
+
+def handbuilt_run(path, p: int = 31, freqs=(3, 7, 11)):
+    """The hand-built Fourier network as a run (_interpolated_run), under a preset name that needs
+    escaping. For tests of the stages after training (report, extract) in the fast tier."""
+    from handbuilt import fourier_transformer
 
     target = fourier_transformer(p, freqs)
     cfg = RunConfig(task=TaskConfig(name="add", p=p, frac_train=0.3),
                     model=target.cfg, train=TrainConfig(epochs=100), seed=0,
                     preset="hand <built> & 'quoted' </script><script>alert(1)</script>")
-    store = RunStore(path)
-    with store.writer():
-        store.prepare(cfg)
-        start = {k: v.detach() for k, v in build_model(cfg.model, p, 0).named_parameters()}
-        end = {k: v.detach() for k, v in target.named_parameters()}
-        for epoch in range(0, 101, 10):
-            t = min(1.0, epoch / 60)
-            store.save_checkpoint(epoch, {k: (1 - t) * start[k] + t * end[k] for k in start})
-            store.append_metrics({"epoch": epoch, "loss/train": 4 * (1 - t) + 1e-3,
-                                  "loss/test": 4.5 * (1 - t) + 1e-3 + (0.5 if epoch < 50 else 0),
-                                  "acc/train": 1.0 if epoch >= 20 else epoch / 20,
-                                  "acc/test": 1.0 if epoch >= 60 else 0.03, "lr": 1e-3,
-                                  "norm/total": 100 - 40 * t})
-        store.write_summary({"epochs": 100, "stopped": "epochs", "memorized_epoch": 20,
-                             "grokked_epoch": 60, "final": {}, "wall_s": 0.0})
-    return store
+    return _interpolated_run(path, cfg, target, 0.03)
 
 
 def group_handbuilt_run(path, group: str = "S4", irreps=("(3,1)", "(2,2)")):
-    """A group-task run directory without training: checkpoints moving from a random network to
-    the hand-built character network (handbuilt.character_mlp), metrics that memorize at 20 and
-    grok at 60."""
+    """The hand-built character network (handbuilt.character_mlp) as a group-task run."""
     from handbuilt import character_mlp
-    from groklab.models import build_model
-    from groklab.store import RunStore
 
     target = character_mlp(group, irreps)
-    task = TaskConfig(name="group", group=group, frac_train=0.5)
-    cfg = RunConfig(task=task, model=target.cfg, train=TrainConfig(epochs=100), seed=0,
-                    preset="hand <built>")
-    store = RunStore(path)
-    with store.writer():
-        store.prepare(cfg)
-        start = {k: v.detach().double() for k, v in build_model(cfg.model, task.p, 0).named_parameters()}
-        end = {k: v.detach() for k, v in target.named_parameters()}
-        for epoch in range(0, 101, 10):
-            t = min(1.0, epoch / 60)
-            store.save_checkpoint(epoch, {k: ((1 - t) * start[k] + t * end[k]).float()
-                                          for k in start})
-            store.append_metrics({"epoch": epoch, "loss/train": 3 * (1 - t) + 1e-3,
-                                  "loss/test": 3.5 * (1 - t) + 1e-3 + (0.5 if epoch < 50 else 0),
-                                  "acc/train": 1.0 if epoch >= 20 else epoch / 20,
-                                  "acc/test": 1.0 if epoch >= 60 else 0.04, "lr": 1e-3,
-                                  "norm/total": 100 - 40 * t})
-        store.write_summary({"epochs": 100, "stopped": "epochs", "memorized_epoch": 20,
-                             "grokked_epoch": 60, "final": {}, "wall_s": 0.0})
-    return store
+    cfg = RunConfig(task=TaskConfig(name="group", group=group, frac_train=0.5), model=target.cfg,
+                    train=TrainConfig(epochs=100), seed=0, preset="hand <built>")
+    return _interpolated_run(path, cfg, target, 0.04)

@@ -255,7 +255,7 @@ GROUP_FIGURES = ("fig-curves", "fig-irreps", "fig-irrep-ablations", "fig-progres
 
 def test_group_run_pipeline_and_report_in_chromium(tmp_path):
     from conftest import group_handbuilt_run
-    from test_report import CHROMIUM_FLAGS, COLLECT, PROBE, _chromium
+    from test_report import _chromium, render_in_chromium
 
     run_dir = tmp_path / "s4 <run>"
     group_handbuilt_run(run_dir)
@@ -276,16 +276,7 @@ def test_group_run_pipeline_and_report_in_chromium(tmp_path):
     chromium = _chromium()
     if chromium is None:
         pytest.skip("chromium not installed (apt-get install chromium)")
-    probe = tmp_path / "probe.html"
-    probe.write_text(html.replace("<head>", "<head>" + PROBE, 1).replace("</body>", COLLECT + "</body>"))
-    dom = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-                          "--window-size=1300,3000", "--dump-dom", probe.as_uri()],
-                         capture_output=True, text=True, timeout=120).stdout
-    import re
-
-    found = re.search(r'<pre id="__result">(.*?)</pre>', dom, re.S)
-    assert found, "the page did not finish rendering"
-    result = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    result = render_in_chromium(chromium, html, tmp_path)
     assert result["errors"] == []
     assert sorted(p["id"] for p in result["plots"]) == sorted(GROUP_FIGURES)
     for plot in result["plots"]:

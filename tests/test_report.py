@@ -66,12 +66,8 @@ def _chromium() -> str | None:
     return found
 
 
-def test_report_renders_in_headless_chromium(reported, tmp_path):
-    chromium = _chromium()
-    if chromium is None:
-        pytest.skip("chromium not installed (apt-get install chromium)")
-    _, html_path = reported
-    html = html_path.read_text()
+def render_in_chromium(chromium: str, html: str, tmp_path) -> dict:
+    """Load `html` in headless Chromium; the JS errors and, per plot, what it drew."""
     probe = tmp_path / "probe.html"
     probe.write_text(html.replace("<head>", "<head>" + PROBE, 1).replace("</body>", COLLECT + "</body>"))
     dom = subprocess.run([chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
@@ -79,7 +75,15 @@ def test_report_renders_in_headless_chromium(reported, tmp_path):
                          capture_output=True, text=True, timeout=120).stdout
     found = re.search(r'<pre id="__result">(.*?)</pre>', dom, re.S)
     assert found, "the page did not finish rendering"
-    result = json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    return json.loads(found.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+
+
+def test_report_renders_in_headless_chromium(reported, tmp_path):
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    _, html_path = reported
+    result = render_in_chromium(chromium, html_path.read_text(), tmp_path)
     assert result["errors"] == []
     assert sorted(p["id"] for p in result["plots"]) == sorted(FIGURES)
     for plot in result["plots"]:

@@ -60,11 +60,17 @@ def test_slurm_and_local_sweeps_give_identical_tables(tmp_path):
     assert again.returncode == 0 and _table(tmp_path / "slurm") == b  # nothing left to do
 
 
-def test_slurm_bad_options_are_one_line(tmp_path):
-    spec = _spec(tmp_path, extra="\n[slurm]\nwalltime = 5\n")
+@pytest.mark.parametrize("options,needle", [
+    ("walltime = 5", "[slurm] walltime: unknown option"),
+    ('partition = "debug\\nrm -rf /tmp/x"', "plain words"),  # a newline: a second script line
+    ('extra = { qos = "short; touch /tmp/x" }', "plain words"),
+    ("time_min = 0", "must be > 0"),
+])
+def test_slurm_bad_options_are_one_line(tmp_path, options, needle):
+    spec = _spec(tmp_path, extra=f"\n[slurm]\n{options}\n")
     out = groklab_cli("sweep", "run", str(spec), "--out", str(tmp_path / "s"), "--executor",
                       "slurm")
-    assert out.returncode == 2 and "[slurm] walltime: unknown option" in out.stderr
+    assert out.returncode == 2 and needle in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and not (tmp_path / "s").exists()
 
 

@@ -70,8 +70,8 @@ def analyze_group_model(model: HookedModel, data: Dataset, source: dict,
 
     model.eval()
     view = view_of(data)
-    snap = group_snapshot(model, data)
-    logits, _ = model_logits(model, data)
+    logits, acts = model_logits(model, data, neurons=True)
+    snap = group_snapshot(model, data, logits, acts)
     program = fit_program(view, logits, data, snap.keys.names)
     check = compare(view, program, logits, data)
     notes = list(notes or [])

@@ -304,9 +304,11 @@ def _token_rows(data: Dataset, rows: np.ndarray) -> np.ndarray:
     return rows[data.token_of]  # row of element g is the row of its token
 
 
-def group_snapshot(model: HookedModel, data: Dataset, neurons: bool = True) -> GroupSnapshot:
+def group_snapshot(model: HookedModel, data: Dataset, logits: np.ndarray,
+                   acts: np.ndarray | None) -> GroupSnapshot:
+    """The measures from the model's weights and its logits [n², n] and neuron activations
+    [n², d_mlp] (model_logits; acts None skips the neuron view)."""
     view = view_of(data)
-    logits, acts = model_logits(model, data, neurons)
     labels = data.labels
     loss, acc = scores(logits, labels)
     _, test_acc = scores(logits, labels, data.test_idx)

@@ -17,7 +17,7 @@ import itertools
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -45,11 +45,11 @@ class Group:
     def order(self) -> int:
         return len(self.perms)
 
-    @property
+    @cached_property
     def identity(self) -> int:
         return int(np.flatnonzero((self.perms == np.arange(self.perms.shape[1])).all(1))[0])
 
-    @property
+    @cached_property
     def inverse(self) -> np.ndarray:  # [order]
         return np.argmax(self.table == self.identity, axis=1)
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 
 from groklab.report import figures
-from groklab.report.html import (BOOT, CSS, ReportContext, _fmt, _plot, _section, _table, esc)
+from groklab.report.html import (ReportContext, _fmt, _plot, _section, _table, esc, page,
+                                 run_section)
 
 
 def _cards(ctx: ReportContext) -> str:
@@ -94,18 +95,8 @@ def render_group(ctx: ReportContext, plotly_js: str, terms: dict | None) -> str:
                  _fmt(ctx.program.get("first_correct_epoch"))],
                 ["network grokked at", _fmt(ctx.program.get("grokked_epoch"))],
             ]) + f"<pre>{esc(_short(ctx.program_source or ''))}</pre>"))
-    notes = "".join(f'<p class="note">{esc(n)}</p>' for n in a.get("notes", []))
-    sections.append(_section("Run", "config.json and summary.json", notes
-                             + f"<pre>{esc(json.dumps(ctx.config, indent=2))}</pre>"
-                             + f"<pre>{esc(json.dumps(ctx.summary, indent=2))}</pre>"))
-    return (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>groklab report: {esc(ctx.name)}</title><style>{CSS}</style>"
-        f"<script>{plotly_js}</script></head><body>"
-        f"<header><h1>groklab: composition in {esc(a['group'])}</h1>"
-        f"<p>{esc(ctx.name)}</p>{_cards(ctx)}</header><main>{''.join(sections)}</main>"
-        f"{''.join(scripts)}<script>{BOOT}</script></body></html>\n")
+    sections.append(run_section(ctx))
+    return page(ctx, plotly_js, f"composition in {a['group']}", _cards(ctx), sections, scripts)
 
 
 def _short(source: str, most: int = 160) -> str:

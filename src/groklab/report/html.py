@@ -214,16 +214,29 @@ def render(ctx: ReportContext, plotly_js: str) -> str:
                  _fmt(ctx.program.get("first_correct_epoch"))],
                 ["network grokked at", _fmt(ctx.program.get("grokked_epoch"))],
             ]) + f"<pre>{esc(ctx.program_source or '')}</pre>"))
-    notes = "".join(f'<p class="note">{esc(n)}</p>' for n in a.get("notes", []))
-    sections.append(_section("Run", "config.json and summary.json", notes
-                             + f"<pre>{esc(json.dumps(ctx.config, indent=2))}</pre>"
-                             + f"<pre>{esc(json.dumps(ctx.summary, indent=2))}</pre>"))
+    sections.append(run_section(ctx))
+    return page(ctx, plotly_js, f"{a['task']} mod {a['p']}", _cards(ctx), sections, scripts,
+                INTERFERENCE_JS)
+
+
+def run_section(ctx: ReportContext) -> str:
+    """The run's notes, config.json and summary.json, escaped."""
+    notes = "".join(f'<p class="note">{esc(n)}</p>' for n in ctx.analysis.get("notes", []))
+    return _section("Run", "config.json and summary.json", notes
+                    + f"<pre>{esc(json.dumps(ctx.config, indent=2))}</pre>"
+                    + f"<pre>{esc(json.dumps(ctx.summary, indent=2))}</pre>")
+
+
+def page(ctx: ReportContext, plotly_js: str, title: str, cards: str, sections: list[str],
+         scripts: list[str], extra_js: str = "") -> str:
+    """The whole page: plotly.js inlined once, the header (title escaped here), the sections, the
+    figure data and the boot script."""
+    extra = f"<script>{extra_js}</script>" if extra_js else ""
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>groklab report: {esc(ctx.name)}</title><style>{CSS}</style>"
         f"<script>{plotly_js}</script></head><body>"
-        f"<header><h1>groklab: {esc(a['task'])} mod {esc(a['p'])}</h1>"
-        f"<p>{esc(ctx.name)}</p>{_cards(ctx)}</header><main>{''.join(sections)}</main>"
-        f"{''.join(scripts)}<script>{BOOT}</script><script>{INTERFERENCE_JS}</script>"
-        "</body></html>\n")
+        f"<header><h1>groklab: {esc(title)}</h1>"
+        f"<p>{esc(ctx.name)}</p>{cards}</header><main>{''.join(sections)}</main>"
+        f"{''.join(scripts)}<script>{BOOT}</script>{extra}</body></html>\n")

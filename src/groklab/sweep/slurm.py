@@ -15,6 +15,7 @@ Spec options (`[slurm]` in sweep.toml, all optional): `partition`, `time_min` (p
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -39,8 +40,18 @@ def check_options(options: dict, where: str) -> None:
         if not isinstance(value, OPTIONS[key]) or isinstance(value, bool):
             raise GroklabError(f"{where}: [slurm] {key}={value!r} must be "
                                f"{' or '.join(t.__name__ for t in OPTIONS[key])}")
-        if key != "extra" and key != "partition" and value <= 0:
+        if key not in ("extra", "partition") and value <= 0:
             raise GroklabError(f"{where}: [slurm] {key}={value!r} must be > 0")
+    # values become `#SBATCH` lines of a generated script: one line each, nothing else
+    extra = options.get("extra", {})
+    texts = [("partition", options.get("partition", ""))] + [
+        (f"extra.{k}", v) for k, v in extra.items()] + [(f"extra key {k!r}", k) for k in extra]
+    for name, value in texts:
+        if isinstance(value, bool):  # a flag such as `exclusive = true`
+            continue
+        if not isinstance(value, (str, int, float)) or not re.fullmatch(r"[\w.,:=@%/+-]*", str(value)):
+            raise GroklabError(f"{where}: [slurm] {name}={value!r}: sbatch options take plain "
+                               "words (letters, digits, . , : = @ % / + -), no spaces or newlines")
 
 
 def reachable() -> None:
