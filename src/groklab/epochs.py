@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 
-THRESHOLD = 0.99  # train accuracy: memorized; test accuracy: grokked
+from groklab.rules import RIGHT
+
+THRESHOLD = RIGHT  # train accuracy: memorized; test accuracy: grokked
 
 
 def first_epoch(rows: list[dict], key: str, threshold: float = THRESHOLD) -> int | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import warnings
 import platform
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import torch
+import numpy as np
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
@@ -52,6 +54,7 @@ ARTEFACTS = (METRICS_FILE, SUMMARY_FILE, STATE_FILE, ANALYSIS_FILE, PROGRAM_FILE
              REPORT_FILE, LLC_FILE)
 RESUMABLE_FIELDS = {("train", "epochs"), ("train", "stop_patience")}
 CONFIG_SCHEMA = 1  # config.json's layout; a newer one is refused, an older one (none) reads as 1
+ANALYSIS_SCHEMA = 2  # analysis.json's layout (docs/schemas.md); another version is refused
 # a stored config must carry these: a default would silently change the data
 STORED_REQUIRED = (("task", "name"), ("task", "p"), ("task", "frac_train"), ("task", "data_seed"))
 
@@ -94,6 +97,20 @@ def write_text(path: Path, text: str) -> None:
 
 def write_json(path: Path, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def to_jsonable(obj: Any) -> Any:
+    """A dataclasses.asdict tree made JSON-safe: numpy scalars to Python, non-finite floats to None,
+    tuples to lists, keys to strings."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return None if not math.isfinite(float(obj)) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
 
 
 def read_json(path: Path) -> Any:
@@ -350,3 +367,17 @@ def find_runs(root: str | os.PathLike) -> list[RunStore]:
         raise GroklabError(f"{root} is not a directory")
     found = [RunStore(p.parent) for p in sorted(root.rglob("config.json"))]
     return [r for r in found if (r.path / "metrics.jsonl").exists() or r.state_path.exists()]
+
+
+def read_analysis(path: str | os.PathLike) -> dict:
+    """analysis.json of a run directory (or a JSON path) as a dict, of this groklab's schema."""
+    path = Path(path)
+    file = path / ANALYSIS_FILE if path.is_dir() else path
+    if not file.is_file():
+        raise GroklabError(f"{path} has no analysis yet; run: groklab analyze {path}")
+    data = read_json(file)
+    if not isinstance(data, dict) or data.get("schema_version") != ANALYSIS_SCHEMA:
+        version = data.get("schema_version") if isinstance(data, dict) else None
+        raise GroklabError(f"{file} has schema version {version}; "
+                           f"this groklab reads {ANALYSIS_SCHEMA}: re-run groklab analyze")
+    return data

@@ -24,9 +24,9 @@ import numpy as np
 
 from groklab.analysis.representations import GroupView, excluded_logits, product_component, scores
 from groklab.analysis.scale import best_scale
+from groklab.rules import LOOKUP_AGREEMENT
 from groklab.tasks import Dataset
 
-LOOKUP_AGREEMENT = 0.5
 ALGORITHM_RULE = (f"characters: key irreps exist and their character program agrees with the "
                   f"network on >= {LOOKUP_AGREEMENT:.0%} of the held-out pairs; lookup otherwise")
 

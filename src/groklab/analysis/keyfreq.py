@@ -20,6 +20,7 @@ functionally on the grid logits:
   NECESSITY_NOISE x the largest change that dropping a random non-key frequency (added to the set)
   makes (NOISE_DRAWS seeded draws): noise cannot produce that margin. Unnecessary members are
   pruned from a sufficient set, one at a time, least necessary first, while it stays sufficient.
+The rule itself (rules.key_set) and its thresholds are shared with the group domain.
 """
 
 from __future__ import annotations
@@ -32,14 +33,11 @@ import numpy as np
 from groklab.analysis.fourier import Coords, freq_norms
 from groklab.analysis.logits import restricted
 from groklab.analysis.neurons import NeuronClusters
+from groklab.rules import (FLOOR_PERCENTILE, MIN_CLUSTER_SHARE, NECESSITY_NOISE, NOISE_DRAWS, RIGHT,
+                           SUFFICIENT_LOSS_RATIO, VIEW_RATIO, key_set)
 
-RATIO = 25.0
-FLOOR_PERCENTILE = 25
-MIN_CLUSTER_SHARE = 0.02
-SUFFICIENT_ACC = 0.99
-SUFFICIENT_LOSS_RATIO = 10.0
-NECESSITY_NOISE = 3.0
-NOISE_DRAWS = 8
+RATIO = VIEW_RATIO
+SUFFICIENT_ACC = RIGHT
 RULE = (f"key = in >= 2 of 3 views (embed and unembed: energy >= {RATIO:g} x the 25th-percentile "
         "energy; neurons: "
         f"cluster of >= max(2, {MIN_CLUSTER_SHARE:.0%} of d_mlp) neurons with FVE > 0.85); if the "
@@ -97,55 +95,27 @@ def _restricted_scores(probe, logits: np.ndarray, freqs) -> tuple[float, float]:
     return probe.grid_scores(restricted(logits, probe.coords, freqs))
 
 
-def noise_margin(probe, logits: np.ndarray, freqs: list[int], loss: float) -> float:
-    """NECESSITY_NOISE x the largest |change| in restricted loss from dropping a random non-key
-    frequency j out of freqs + [j] (seeded draws)."""
+def noise_draws(probe, freqs: list[int]) -> list[int]:
+    """The random non-key frequencies whose addition to `freqs` measures the noise (seeded by the
+    set's size; none for an empty set)."""
     others = [k for k in probe.coords.freqs.tolist() if k not in freqs]
-    if not others:
-        return 0.0
+    if not others or not freqs:
+        return []
     rng = np.random.Generator(np.random.PCG64(len(freqs)))
-    draws = rng.choice(others, size=min(NOISE_DRAWS, len(others)), replace=False)
-    changes = [abs(loss - _restricted_scores(probe, logits, freqs + [int(j)])[0]) for j in draws]
-    return NECESSITY_NOISE * max(changes)
+    return [int(j) for j in rng.choice(others, size=min(NOISE_DRAWS, len(others)), replace=False)]
 
 
 def choose(probe, logits: np.ndarray, views: dict[str, list[int]], model_acc: float
            ) -> KeyFrequencies:
     """Apply the rule to the views and check the result on the grid logits [N², N]."""
     voted = vote(views)
-    freqs = list(voted)
     union = sorted(set().union(*map(set, views.values())))
     full_loss, _ = probe.grid_scores(logits)
-    loss, acc = _restricted_scores(probe, logits, freqs)
-
-    def enough(loss: float, acc: float) -> bool:
-        return acc >= SUFFICIENT_ACC and loss <= SUFFICIENT_LOSS_RATIO * max(full_loss, 1e-12)
-
-    sufficient = None
-    if model_acc >= SUFFICIENT_ACC:
-        while not enough(loss, acc) and (extra := [k for k in union if k not in freqs]):
-            trials = {k: _restricted_scores(probe, logits, freqs + [k]) for k in extra}
-            best = min(trials, key=lambda k: trials[k][0])
-            freqs = sorted(freqs + [best])
-            loss, acc = trials[best]
-        sufficient = enough(loss, acc)
-    margin = noise_margin(probe, logits, freqs, loss) if freqs else 0.0
-    pruned: list[int] = []
-    while True:
-        deltas = {k: _restricted_scores(probe, logits, [f for f in freqs if f != k])[0] - loss
-                  for k in freqs}
-        weakest = min(deltas, key=deltas.get) if deltas else None
-        if not sufficient or weakest is None or deltas[weakest] > margin or len(freqs) == 1:
-            break
-        trial = [f for f in freqs if f != weakest]
-        t_loss, t_acc = _restricted_scores(probe, logits, trial)
-        if not enough(t_loss, t_acc):
-            break
-        freqs, loss, acc = trial, t_loss, t_acc
-        pruned.append(weakest)
+    keys = key_set(voted, union, lambda fs: _restricted_scores(probe, logits, fs), full_loss,
+                   model_acc, lambda fs: noise_draws(probe, fs), keep_sorted=True)
     sets = [set(v) for v in views.values()]
     union_all, inter = set().union(*sets), set.intersection(*sets) if sets else set()
     agreement = len(inter) / len(union_all) if union_all else 1.0
-    return KeyFrequencies(freqs, views, agreement, voted, sufficient, acc,
-                          {k: d > margin for k, d in deltas.items()},
-                          {k: round(d, 6) for k, d in deltas.items()}, round(margin, 9), pruned)
+    return KeyFrequencies(keys.members, views, agreement, voted, keys.sufficient, keys.accuracy,
+                          keys.necessary, {k: round(d, 6) for k, d in keys.deltas.items()},
+                          round(keys.margin, 9), keys.pruned)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from groklab.analysis.fourier import basis_rows, fourier_basis, n_freqs
+from groklab.rules import NEURON_FVE
 
-CLUSTER_FVE = 0.85
+CLUSTER_FVE = NEURON_FVE
 
 
 def neuron_fve(acts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -35,15 +35,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from groklab.analysis.keyfreq import NECESSITY_NOISE, SUFFICIENT_ACC, SUFFICIENT_LOSS_RATIO
 from groklab.groups.elements import Group, make_group
 from groklab.groups.irreps import Irrep, irreps, projector
 from groklab.models import HookedModel
+from groklab.rules import (KEY_SHARE, MIN_RISE, NECESSITY_NOISE, NEURON_FVE, RIGHT,
+                           SUFFICIENT_LOSS_RATIO, key_set)
 from groklab.tasks import Dataset
 
-KEY_SHARE = 0.05
-MIN_RISE = 0.10  # a drop must raise the restricted loss by > 10% of it to count as necessary
-NEURON_FRACTION = 0.85  # a neuron belongs to its best irrep when that irrep explains this much
+SUFFICIENT_ACC = RIGHT
+NEURON_FRACTION = NEURON_FVE  # a neuron belongs to its best irrep when that irrep explains this much
 RULE = (f"key irreps: non-trivial irreps holding >= {KEY_SHARE:.0%} of the logits' product "
         f"component (a function of a·b), best first; if the model is >= {SUFFICIENT_ACC:.0%} "
         f"accurate and they are not sufficient (restricted accuracy >= {SUFFICIENT_ACC:.0%} and "
@@ -211,40 +211,13 @@ def choose_key_irreps(view: GroupView, logits: np.ndarray, labels: np.ndarray,
     def rs(names) -> tuple[float, float]:
         return scores(restricted_logits(view, logits, names, m), labels)
 
-    def enough(loss: float, acc: float) -> bool:
-        return acc >= SUFFICIENT_ACC and loss <= SUFFICIENT_LOSS_RATIO * max(full_loss, 1e-12)
-
-    names = list(candidates)
-    loss, acc = rs(names)
-    sufficient = None
-    if model_acc >= SUFFICIENT_ACC:
-        while not enough(loss, acc) and (extra := [k for k in by_share if k not in names]):
-            trials = {k: rs(names + [k]) for k in extra}
-            best = min(trials, key=lambda k: trials[k][0])
-            names.append(best)
-            loss, acc = trials[best]
-        sufficient = enough(loss, acc)
-    others = [k for k in by_share if k not in names]
-    margin = MIN_RISE * loss
-    for k in others:  # the noise: what dropping an irrelevant irrep from the set does
-        with_k, _ = rs(names + [k])
-        margin = max(margin, NECESSITY_NOISE * abs(loss - with_k))
-    pruned: list[str] = []
-    while True:
-        deltas = {k: rs([f for f in names if f != k])[0] - loss for k in names}
-        weakest = min(deltas, key=deltas.get) if deltas else None
-        if not sufficient or weakest is None or deltas[weakest] > margin or len(names) == 1:
-            break
-        trial = [f for f in names if f != weakest]
-        t_loss, t_acc = rs(trial)
-        if not enough(t_loss, t_acc):
-            break
-        names, loss, acc = trial, t_loss, t_acc
-        pruned.append(weakest)
-    order = [k for k in view.nontrivial if k in names]
-    return KeyIrreps(order, {k: round(v, 6) for k, v in shares.items()}, candidates, sufficient,
-                     acc, {k: d > margin for k, d in deltas.items()},
-                     {k: round(d, 6) for k, d in deltas.items()}, round(margin, 9), pruned)
+    keys = key_set(candidates, by_share, rs, full_loss, model_acc,
+                   lambda names: [k for k in by_share if k not in names], min_rise=MIN_RISE)
+    order = [k for k in view.nontrivial if k in keys.members]
+    return KeyIrreps(order, {k: round(v, 6) for k, v in shares.items()}, candidates,
+                     keys.sufficient, keys.accuracy, keys.necessary,
+                     {k: round(d, 6) for k, d in keys.deltas.items()}, round(keys.margin, 9),
+                     keys.pruned)
 
 
 # ---- the whole analysis -----------------------------------------------------------------------

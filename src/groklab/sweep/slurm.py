@@ -1,7 +1,7 @@
 """The SLURM executor: every unfinished run of a sweep as one task of a job array, submitted through
 submitit; `sweep run` waits for them and fills the results table as tasks finish.
 
-Each task runs the same `execute.work` as the local executor (one thread), in the run's own
+Each task runs the same `worker.work` as the local executor (one thread), in the run's own
 directory, so a task requeued after preemption or a time limit (submitit's checkpointing: the task
 is resubmitted as it was) resumes from that run's last checkpoint. The job ids are recorded in
 DIR/slurm/jobs.json: a second `sweep run` after the first was killed waits for the tasks still in

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from groklab.analysis.characters import CharacterProgram, Comparison, compare
 from groklab.analysis.representations import GroupView
-from groklab.synth.extract import cross_entropy
-from groklab.synth.verify import ALGORITHMIC_ACC, MEMORIZING_AGREEMENT, NECESSITY_ACC
+from groklab.rules import MEMORIZING_AGREEMENT, NECESSITY_ACC, cross_entropy
+from groklab.rules import RIGHT as ALGORITHMIC_ACC
+from groklab.rules import verdict as rule_verdict
 from groklab.tasks import Dataset
 
 VERDICT_RULE = (f"algorithmic: a characters program, accuracy >= {ALGORITHMIC_ACC:.0%} on all pairs, "
@@ -37,12 +38,8 @@ class CharacterVerification(Comparison):
 
 
 def verdict(c: Comparison) -> str:
-    if c.algorithm == "lookup" or c.test_agreement <= MEMORIZING_AGREEMENT:
-        return "memorizing"
-    if c.program_accuracy >= ALGORITHMIC_ACC and c.agreement >= ALGORITHMIC_ACC \
-            and c.ablated_accuracy is not None and c.ablated_accuracy <= NECESSITY_ACC:
-        return "algorithmic"
-    return "partial"
+    return rule_verdict(c.algorithm, c.algorithm != "lookup", c.program_accuracy, c.agreement,
+                        c.test_agreement, c.ablated_accuracy)
 
 
 def verify_program(view: GroupView, program: CharacterProgram, logits: np.ndarray,

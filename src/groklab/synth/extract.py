@@ -11,14 +11,9 @@ from groklab.analysis.families import FamilyComparison, Waves, compare
 from groklab.analysis.frame import Frame, build_frame
 from groklab.analysis.scale import best_scale
 from groklab.models import HookedModel
+from groklab.rules import cross_entropy
 from groklab.synth.program import Program
 from groklab.tasks import Dataset
-
-
-def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
-    z = logits - logits.max(-1, keepdims=True)
-    logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
-    return max(0.0, float(-logp[np.arange(len(labels)), labels].mean()))
 
 
 def fit_scale(logits: np.ndarray, labels: np.ndarray) -> float:

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from groklab.analysis.frame import Frame
-from groklab.synth.extract import cross_entropy
+from groklab.rules import MEMORIZING_AGREEMENT, NECESSITY_ACC, RIGHT, cross_entropy
+from groklab.rules import verdict as rule_verdict
 from groklab.synth.program import Program
 
-ALGORITHMIC_ACC = 0.99
-NECESSITY_ACC = 0.10
-MEMORIZING_AGREEMENT = 0.10
+ALGORITHMIC_ACC = RIGHT
 RULE = (f"algorithmic: a clock or pizza program, accuracy >= {ALGORITHMIC_ACC:.0%} on all pairs, "
         f"agreement >= {ALGORITHMIC_ACC:.0%}, network <= {NECESSITY_ACC:.0%} accurate without the "
         f"program's frequencies; memorizing: a lookup program, no frequency, or held-out agreement "
@@ -51,12 +50,8 @@ class Verification:
 
 def verdict(program: Program, acc: float, agreement: float, test_agreement: float,
             ablated: float | None) -> str:
-    if program.algorithm == "lookup" or not program.freqs or test_agreement <= MEMORIZING_AGREEMENT:
-        return "memorizing"
-    if program.algorithm in ("clock", "pizza") and acc >= ALGORITHMIC_ACC \
-            and agreement >= ALGORITHMIC_ACC and ablated is not None and ablated <= NECESSITY_ACC:
-        return "algorithmic"
-    return "partial"
+    return rule_verdict(program.algorithm, bool(program.freqs), acc, agreement, test_agreement,
+                        ablated)
 
 
 def ablated_accuracy(frame: Frame, program: Program) -> float | None:

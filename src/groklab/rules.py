@@ -1,0 +1,115 @@
+"""The decision rules' thresholds, in one place, with the two rules both domains share: the key-set
+rule (grow to sufficiency, a noise margin, prune by necessity) and the verdict. One cross-entropy.
+
+Every threshold is named here once; the domain modules import them (and state them in their RULE
+strings). The science behind each is in docs/science.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Hashable, Sequence
+
+import numpy as np
+
+# ---- "right" ---------------------------------------------------------------------------------
+RIGHT = 0.99  # accuracy / agreement that counts as right: memorized (train), grokked (test),
+# sufficient (restricted accuracy), algorithmic (program accuracy and agreement), a curve point
+# right (held-out agreement), a lookup network's training fit
+
+# ---- key sets (frequencies, irreps) ----------------------------------------------------------
+SUFFICIENT_LOSS_RATIO = 10.0  # a sufficient set's restricted loss is <= this x the full loss
+NECESSITY_NOISE = 3.0  # necessary: dropping it changes the loss > this x the noise
+NOISE_DRAWS = 8  # random non-key frequencies drawn for the cyclic noise margin
+MIN_RISE = 0.10  # groups: a drop must also raise the restricted loss by > 10% of it
+KEY_SHARE = 0.05  # groups: candidate irreps hold >= this share of the product component
+VIEW_RATIO = 25.0  # cyclic views: energy >= this x the noise floor
+FLOOR_PERCENTILE = 25  # cyclic views: the noise floor is this percentile of the energies
+MIN_CLUSTER_SHARE = 0.02  # cyclic neuron view: a cluster of >= max(2, this x d_mlp) neurons
+NEURON_FVE = 0.85  # a neuron belongs to its best frequency / irrep when it explains this much
+
+# ---- verdicts ---------------------------------------------------------------------------------
+NECESSITY_ACC = 0.10  # algorithmic: the network without the program's component is <= this
+MEMORIZING_AGREEMENT = 0.10  # memorizing: held-out agreement with the network <= this
+LOOKUP_AGREEMENT = 0.5  # groups: characters only when the program agrees this much held out
+ALGORITHMIC_PROGRAMS = ("clock", "pizza", "characters")
+
+
+def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Mean cross-entropy of logits [n, classes] (float64 log-softmax), clipped at 0."""
+    z = logits - logits.max(-1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
+    return max(0.0, float(-logp[np.arange(len(labels)), labels].mean()))
+
+
+def verdict(algorithm: str, has_keys: bool, acc: float, agreement: float,
+            test_agreement: float, ablated: float | None) -> str:
+    """memorizing: a lookup program, no key set, or held-out agreement <= MEMORIZING_AGREEMENT;
+    algorithmic: an algorithmic program >= RIGHT accurate on all pairs, agreeing >= RIGHT with
+    the network, which is <= NECESSITY_ACC accurate without the program's component; partial
+    otherwise."""
+    if algorithm == "lookup" or not has_keys or test_agreement <= MEMORIZING_AGREEMENT:
+        return "memorizing"
+    if algorithm in ALGORITHMIC_PROGRAMS and acc >= RIGHT and agreement >= RIGHT \
+            and ablated is not None and ablated <= NECESSITY_ACC:
+        return "algorithmic"
+    return "partial"
+
+
+@dataclass(frozen=True)
+class KeySet:
+    """The outcome of the key-set rule: the members and the evidence for them."""
+
+    members: list
+    sufficient: bool | None  # None when the model itself is below RIGHT
+    loss: float  # restricted loss of the members
+    accuracy: float  # restricted accuracy of the members
+    margin: float  # the noise margin necessity is judged against
+    deltas: dict = field(default_factory=dict)  # restricted loss without k minus with all
+    pruned: list = field(default_factory=list)
+
+    @property
+    def necessary(self) -> dict:
+        return {k: d > self.margin for k, d in self.deltas.items()}
+
+
+def key_set(start: Sequence[Hashable], pool: Sequence[Hashable],
+            score: Callable[[list], tuple[float, float]], full_loss: float, model_acc: float,
+            noise: Callable[[list], Sequence[Hashable]], min_rise: float = 0.0,
+            keep_sorted: bool = False) -> KeySet:
+    """The key-set rule. From `start`, if the model is >= RIGHT accurate and the set is not
+    sufficient (restricted accuracy >= RIGHT, restricted loss <= SUFFICIENT_LOSS_RATIO x the full
+    loss), add from `pool` greedily (best restricted loss first) until it is; the noise margin is
+    max(min_rise x the set's loss, NECESSITY_NOISE x the largest change from adding one of
+    `noise(members)` to the set); unnecessary members of a sufficient set are pruned, least
+    necessary first, while it stays sufficient. `score(members)` -> (restricted loss, accuracy)."""
+
+    def enough(loss: float, acc: float) -> bool:
+        return acc >= RIGHT and loss <= SUFFICIENT_LOSS_RATIO * max(full_loss, 1e-12)
+
+    members = list(start)
+    loss, acc = score(members)
+    sufficient = None
+    if model_acc >= RIGHT:
+        while not enough(loss, acc) and (extra := [k for k in pool if k not in members]):
+            trials = {k: score(members + [k]) for k in extra}
+            best = min(trials, key=lambda k: trials[k][0])
+            members = sorted(members + [best]) if keep_sorted else members + [best]
+            loss, acc = trials[best]
+        sufficient = enough(loss, acc)
+    margin = min_rise * loss
+    for k in noise(members):  # the noise: what an irrelevant member does to the set
+        margin = max(margin, NECESSITY_NOISE * abs(loss - score(members + [k])[0]))
+    pruned: list = []
+    while True:
+        deltas = {k: score([f for f in members if f != k])[0] - loss for k in members}
+        weakest = min(deltas, key=deltas.get) if deltas else None
+        if not sufficient or weakest is None or deltas[weakest] > margin or len(members) == 1:
+            break
+        trial = [f for f in members if f != weakest]
+        t_loss, t_acc = score(trial)
+        if not enough(t_loss, t_acc):
+            break
+        members, loss, acc = trial, t_loss, t_acc
+        pruned.append(weakest)
+    return KeySet(members, sufficient, loss, acc, margin, deltas, pruned)

@@ -1,0 +1,152 @@
+"""Where a model to analyse comes from: a run directory (its config, any checkpoint, one pass over
+every checkpoint) or a model file users bring (its layout, its task and split). Beside the store:
+every stage after training reaches weights through here, and each checkpoint file is read once per
+command (`checkpoint_pass`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+
+from groklab.config import TaskConfig
+from groklab.errors import GroklabError
+from groklab.models import HookedModel, build_model
+from groklab.models.io import build_imported, import_model, load_weights
+from groklab.models.layouts import READERS
+from groklab.store import RunStore, read_json
+from groklab.tasks import Dataset, make_dataset
+
+DEFAULT_FILE_FRAC = 0.3  # the split assumed for a file that records none
+DEFAULT_FILE_DATA_SEED = 598
+TEMPLATE_TASKS = ("add", "sub", "mul", "div")  # what a model file's task is inferred among
+
+
+@dataclass
+class Loaded:
+    """A model ready to analyse, the dataset it is scored on, and where it came from."""
+
+    model: HookedModel
+    data: Dataset
+    source: dict
+    notes: list[str]
+    store: RunStore | None = None  # a run's store (None for a file)
+    epoch: int | None = None  # the checkpoint loaded (None for a file)
+    weights: dict[str, torch.Tensor] | None = None  # that checkpoint's tensors, to restore
+
+    def restore(self) -> None:
+        """Put the loaded checkpoint back into the model (after a pass over the others)."""
+        if self.weights is not None:
+            load_weights(self.model, self.weights, f"{self.source.get('path')} (epoch {self.epoch})")
+
+
+def _checkpoint(store: RunStore, checkpoint: int | None) -> int:
+    epochs = store.checkpoint_epochs()
+    if not epochs:
+        raise GroklabError(f"{store.path} has no checkpoints yet; train it first "
+                           f"(groklab train --out {store.path} ...)")
+    return epochs[-1] if checkpoint is None else checkpoint
+
+
+def load_run_model(path: str | Path, checkpoint: int | None = None) -> tuple[HookedModel, int]:
+    """The model of a run at `checkpoint` (the last by default), loaded strictly."""
+    loaded = load_run(path, checkpoint)
+    return loaded.model, loaded.epoch
+
+
+def load_run(path: str | Path, checkpoint: int | None = None) -> Loaded:
+    """A run's model at `checkpoint` (the last by default) with its task's dataset."""
+    store = RunStore(path)
+    cfg = store.read_config()
+    epoch = _checkpoint(store, checkpoint)
+    model = build_model(cfg.model, cfg.task.p, cfg.seed)
+    weights = store.load_checkpoint(epoch)
+    load_weights(model, weights, str(store.checkpoint_path(epoch)))
+    source = {"kind": "run", "path": str(store.path), "checkpoint": epoch, "layout": "groklab",
+              "preset": cfg.preset}
+    return Loaded(model, make_dataset(cfg.task), source, [], store, epoch, weights)
+
+
+def checkpoint_pass(loaded: Loaded, on_checkpoint: Callable[[int, int], None] | None = None
+                    ) -> Iterator[int]:
+    """Load every checkpoint of the run into the model in turn (each file read once), yielding its
+    epoch; the loaded checkpoint is restored at the end (from memory: its file is not read again)."""
+    store = loaded.store
+    epochs = store.checkpoint_epochs()
+    try:
+        for i, epoch in enumerate(epochs):
+            weights = loaded.weights if epoch == loaded.epoch else store.load_checkpoint(epoch)
+            load_weights(loaded.model, weights, str(store.checkpoint_path(epoch)))
+            yield epoch
+            if on_checkpoint:
+                on_checkpoint(i + 1, len(epochs))
+    finally:
+        loaded.restore()
+
+
+def infer_task(model: HookedModel, p: int) -> tuple[str, float]:
+    """The template task on which the model is most accurate, with that accuracy."""
+    best = ("add", -1.0)
+    for task in TEMPLATE_TASKS:
+        try:
+            data = make_dataset(TaskConfig(name=task, p=p, frac_train=0.3))
+        except GroklabError:
+            continue
+        with torch.no_grad():
+            acc = (model.logits(torch.as_tensor(data.pairs)).argmax(-1).numpy() == data.labels).mean()
+        if acc > best[1]:
+            best = (task, float(acc))
+    return best
+
+
+def _read_config(config_path) -> dict | None:
+    config = read_json(Path(config_path)) if config_path else None
+    if config is not None and not isinstance(config, dict):
+        raise GroklabError(f"{config_path} holds no JSON object")
+    return config
+
+
+def _template_dataset(model: HookedModel, p: int, task: str | None, frac_train, data_seed: int,
+                      config: dict | None, path, config_path) -> tuple[Dataset, list[str]]:
+    """A file with no split of its own: the task inferred from accuracy when not given (it only
+    scores programs); groklab's split with the file's config `frac` when it has one."""
+    notes = []
+    if task is None:
+        task, acc = infer_task(model, p)
+        if acc < 0.5:
+            raise GroklabError(f"cannot infer the task of {path}: its best accuracy is {acc:.3f} "
+                               f"({task} mod {p}); pass --task")
+        notes.append(f"task inferred from accuracy: {task} ({acc:.4f})")
+    frac = frac_train or (config or {}).get("frac") or DEFAULT_FILE_FRAC
+    if not isinstance(frac, (int, float)) or not 0 < frac < 1:
+        raise GroklabError(f"{config_path}: frac={frac!r} must lie in (0, 1)")
+    data = make_dataset(TaskConfig(name=task, p=p, frac_train=float(frac), data_seed=data_seed))
+    notes.append(f"the file records no groklab split: held-out figures use groklab's split with "
+                 f"frac_train={frac}, data_seed={data_seed}, not the split it was trained on")
+    return data, notes
+
+
+def load_file(path: str | Path, layout: str | None = None, task: str | None = None,
+              p: int | None = None, act: str | None = None, frac_train: float | None = None,
+              data_seed: int = DEFAULT_FILE_DATA_SEED, config_path: str | Path | None = None
+              ) -> Loaded:
+    """A model file users bring, the dataset it is scored on, and notes on what was assumed."""
+    reader = READERS.get(layout) if layout else None
+    if reader is not None and reader.NEEDS_CONFIG and config_path is None:
+        raise GroklabError(f"{path}: the {layout} layout needs its config JSON: pass --config "
+                           f"{reader.CONFIG_NAME}")
+    config = _read_config(config_path)
+    imported = import_model(path, layout, act, config)
+    if p is not None and p != imported.p:
+        raise GroklabError(f"--p {p} does not match the file, whose shapes say p={imported.p}")
+    model = build_imported(imported, str(path))
+    if hasattr(reader, "dataset"):  # the layout records its own task and split
+        data, notes = reader.dataset(imported, config, str(config_path))
+    else:
+        data, notes = _template_dataset(model, imported.p, task, frac_train, data_seed, config,
+                                        path, config_path)
+    source = {"kind": "file", "path": str(path), "checkpoint": None, "layout": layout or "auto"}
+    return Loaded(model, data, source, notes)

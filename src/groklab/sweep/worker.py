@@ -1,0 +1,51 @@
+"""One sweep run's stages in a worker process: the same function for the local process pool and for a
+SLURM task (sweep/slurm_task.py), so neither executor imports the other."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from groklab.store import ANALYSIS_FILE, LLC_FILE, PROGRAM_JSON, RunStore
+from groklab.sweep.spec import SweepRun
+
+RUNS_DIR = "runs"
+ERRORS_DIR = "errors"
+
+
+def run_dir(sweep_dir: Path, run: SweepRun) -> Path:
+    return Path(sweep_dir) / RUNS_DIR / run.run_id
+
+
+def stage_done(path: Path, stage: str) -> bool:
+    store = RunStore(path)
+    if stage == "train":
+        return store.summary_path.is_file()
+    return store.file({"analyze": ANALYSIS_FILE, "extract": PROGRAM_JSON,
+                       "llc": LLC_FILE}[stage]).is_file()
+
+
+def work(path: str, config_dict: dict, stages: tuple[str, ...]) -> str | None:
+    """One run's stages in a worker process, pinned to one thread; the error line or None."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    from groklab.analysis import analyze_run
+    from groklab.config import RunConfig
+    from groklab.synth import extract_run
+    from groklab.train import run
+
+    try:
+        run(RunConfig.from_dict(config_dict), path, threads=1, quiet=True)
+        if "analyze" in stages and not stage_done(Path(path), "analyze"):
+            analyze_run(path, with_progress=False)
+        if "extract" in stages and not stage_done(Path(path), "extract"):
+            extract_run(path, with_curve=False)
+        if "llc" in stages and not stage_done(Path(path), "llc"):
+            from groklab.analysis.llc import LLCSettings
+            from groklab.analysis.llc_run import llc_run
+
+            llc_run(path, LLCSettings(), 1)
+    except Exception as e:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
+        text = str(e).strip().splitlines()
+        return f"{type(e).__name__}: {text[-1] if text else ''}"
+    return None
