@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-from groklab.analysis import analyze_run
-from groklab.analysis.analyze import load_run_model
+from groklab.engine import analyze_run
+from groklab.sources import load_run_model
 from groklab.config import override, preset
 from groklab.store import RunStore
 from groklab.train import run

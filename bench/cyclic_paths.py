@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from groklab.analysis.analyze import analyze_model, load_run_model
+from groklab.analysis.analyze import analyze_model
+from groklab.sources import load_run_model
 from groklab.analysis.group_analyze import analyze_group_model
 from groklab.config import TaskConfig, preset
 from groklab.store import RunStore

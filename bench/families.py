@@ -37,9 +37,9 @@ def config(name: str) -> RunConfig:
 def measure(name: str, out: str) -> dict:
     import torch
 
-    from groklab.analysis.analyze import load_run_model
+    from groklab.sources import load_run_model
     from groklab.analysis.diagnostics import diagnose
-    from groklab.synth import extract_model
+    from groklab.engine import extract_model
     from groklab.tasks import make_dataset
     from groklab.train import run
 

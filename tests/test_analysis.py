@@ -4,8 +4,8 @@ from safetensors.torch import save_file
 
 from conftest import groklab_cli
 from handbuilt import fourier_transformer
-from groklab.analysis import analyze_file, analyze_model, analyze_run
-from groklab.analysis.analyze import read_analysis
+from groklab.engine import analyze_file, analyze_model, analyze_run
+from groklab.store import read_analysis
 from groklab.config import ModelConfig, RunConfig, TaskConfig
 from groklab.models import build_model
 from groklab.models.io import export_transformerlens, import_model

@@ -2,7 +2,7 @@ import subprocess
 import sys
 
 import groklab
-from groklab.analysis import analyze_model
+from groklab.engine import analyze_model
 from groklab.config import TaskConfig
 from groklab.tasks import make_dataset
 from handbuilt import fourier_transformer

@@ -14,7 +14,8 @@ import torch
 
 from conftest import groklab_cli
 from handbuilt import character_mlp, fourier_transformer
-from groklab.analysis.group_analyze import analyze_group_model, chughtai_dataset
+from groklab.analysis.group_analyze import analyze_group_model
+from groklab.models.layouts.chughtai2023 import split as chughtai_dataset
 from groklab.analysis.representations import group_view
 from groklab.config import TaskConfig
 from groklab.errors import GroklabError
@@ -288,9 +289,9 @@ def test_s5_preset_groks_and_its_character_program_is_verified(tmp_path):
     """The real thing: the s5 preset trained (seed 0), memorizing first and grokking later; key
     irreps found (the standard irrep (4,1) among them, as in every published seed), the character
     program right on all 14,400 pairs and verified algorithmic."""
-    from groklab.analysis import analyze_run
+    from groklab.engine import analyze_run
     from groklab.config import preset
-    from groklab.synth import extract_run
+    from groklab.engine import extract_run
     from groklab.train import run
 
     result = run(preset("s5"), tmp_path / "s5", quiet=True, threads=1)

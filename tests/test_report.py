@@ -10,8 +10,8 @@ from conftest import groklab_cli, handbuilt_run
 from groklab.analysis.llc import LLCSettings
 from groklab.analysis.llc_run import calibrate, llc_run
 from groklab.api import report
-from groklab.analysis import analyze_run
-from groklab.synth import extract_run
+from groklab.engine import analyze_run
+from groklab.engine import extract_run
 from groklab.train import run
 
 FIGURES = ("fig-curves", "fig-progress", "fig-diagnostics", "fig-llc", "fig-llc-calibration",

@@ -11,7 +11,8 @@ from conftest import groklab_cli
 from handbuilt import fourier_transformer
 from groklab.config import ModelConfig, RunConfig, TaskConfig
 from groklab.models import build_model
-from groklab.synth import Program, extract_model, extract_run
+from groklab.engine import extract_model, extract_run
+from groklab.synth import Program
 from groklab.synth.emit import emit
 from groklab.tasks import make_dataset
 from groklab.train import run

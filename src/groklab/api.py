@@ -15,8 +15,8 @@ from typing import Callable
 
 from groklab.config import RunConfig, preset
 from groklab.errors import GroklabError
-from groklab.store import (LLC_FILE, PROGRAM_FILE, PROGRAM_JSON, REPORT_FILE, RunStore, read_json,
-                           write_text)
+from groklab.store import (LLC_FILE, PROGRAM_FILE, PROGRAM_JSON, REPORT_FILE, RunStore,
+                           read_analysis, read_json, write_text)
 
 
 def train(config: RunConfig | str = "demo", out: str | Path | None = None, **options):
@@ -34,7 +34,7 @@ def train(config: RunConfig | str = "demo", out: str | Path | None = None, **opt
 
 def analyze(target: str | Path, **options):
     """Analyse a run directory (every checkpoint) or a model file. Returns an AnalysisResult."""
-    from groklab.analysis import analyze_file, analyze_run
+    from groklab.engine import analyze_file, analyze_run
 
     return analyze_run(target, **options) if Path(target).is_dir() else \
         analyze_file(target, **options)
@@ -42,7 +42,7 @@ def analyze(target: str | Path, **options):
 
 def extract(target: str | Path, **options):
     """Extract and verify the program of a run or a model file. Returns an ExtractResult."""
-    from groklab.synth import extract_file, extract_run
+    from groklab.engine import extract_file, extract_run
 
     return extract_run(target, **options) if Path(target).is_dir() else \
         extract_file(target, **options)
@@ -52,8 +52,8 @@ def report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write the self-contained HTML report of an analysed run; returns its path."""
     import plotly.offline
 
-    from groklab.analysis.analyze import read_analysis
-    from groklab.report.html import ReportContext, render
+    from groklab.report.html import ReportContext
+    from groklab.report.pages import render_kind
 
     store = RunStore(run_dir)
     if not store.is_run():
@@ -68,32 +68,10 @@ def report(run_dir: str | Path, out: str | Path | None = None) -> Path:
                         source.read_text() if source.is_file() else None,
                         read_json(llc_json) if llc_json.is_file() else None)
     out = Path(out) if out else store.file(REPORT_FILE)
-    if analysis.get("kind") == "group":
-        from groklab.report.group_html import render_group
-
-        page = render_group(ctx, plotly.offline.get_plotlyjs(), _group_terms(ctx))
-    else:
-        page = render(ctx, plotly.offline.get_plotlyjs())
+    page = render_kind(ctx, plotly.offline.get_plotlyjs())
     with store.writer():
         write_text(out, page)
     return out
-
-
-def _group_terms(ctx) -> dict | None:
-    """The character program's terms for one held-out pair of a group run (None without one)."""
-    from groklab.analysis.representations import group_view
-    from groklab.analysis.characters import program_terms
-    from groklab.tasks import make_dataset
-
-    prog = (ctx.program or {}).get("program")
-    if not prog or not prog.get("irreps") or ctx.program.get("algorithm") != "characters":
-        return None
-    cfg = RunConfig.from_dict(ctx.config)
-    data = make_dataset(cfg.task)
-    row = int(data.test_idx[len(data.test_idx) // 2]) if len(data.test_idx) else 0
-    n = cfg.task.p
-    view = group_view(cfg.task.group, cfg.task.element_order)
-    return program_terms(view, prog["irreps"], prog["alpha"], row // n, row % n)
 
 
 def demo(out: str | Path = "runs/demo", threads: int | None = None, quiet: bool = False,
@@ -101,22 +79,17 @@ def demo(out: str | Path = "runs/demo", threads: int | None = None, quiet: bool 
     """Train the demo preset, analyse every checkpoint, extract the program, write the report."""
     import time
 
-    from groklab.analysis import analyze_run
-    from groklab.synth import extract_run
+    from groklab.engine import analyze_and_extract
     from groklab.train import run
 
     t0 = time.perf_counter()
-    say(f"[1/4] training the demo preset into {out} (a+b mod 113, 1-layer transformer)")
+    say(f"[1/3] training the demo preset into {out} (a+b mod 113, 1-layer transformer)")
     trained = run(preset("demo"), out, threads=threads, quiet=quiet, overwrite=overwrite)
     say(f"      memorized at epoch {trained.summary['memorized_epoch']}, grokked at epoch "
         f"{trained.summary['grokked_epoch']} ({time.perf_counter() - t0:.0f} s)")
-    say("[2/4] analysing every checkpoint")
-    bar = ticker(quiet, "analyze")
-    analysis = analyze_run(out, on_checkpoint=bar)
-    say("[3/4] extracting and verifying the program")
-    bar = ticker(quiet, "extract")
-    program = extract_run(out, on_checkpoint=bar)
-    say("[4/4] writing the report")
+    say("[2/3] analysing every checkpoint, extracting and verifying the program (one pass)")
+    analysis, program = analyze_and_extract(out, on_checkpoint=ticker(quiet, "analyze + extract"))
+    say("[3/3] writing the report")
     path = report(out)
     return trained, analysis, program, path, time.perf_counter() - t0
 

@@ -146,47 +146,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_analysis(r) -> str:
-    """A terminal summary of an AnalysisResult."""
-    k = r.keys
-    lines = [
-        f"{r.task} mod {r.p} ({r.model['kind']}): accuracy {r.accuracy:.4f} on all pairs",
-        f"key frequencies: {r.key_frequencies}  (views: embed {k.views['embed']}, neurons "
-        f"{k.views['neurons']}, unembed {k.views['unembed']}; agreement {k.agreement:.2f})",
-        f"  sufficient: {k.sufficient} (restricted accuracy {k.restricted_acc:.4f}); necessary: "
-        + ", ".join(f"{f}:{'yes' if v else 'NO'}" for f, v in k.necessary.items()),
-        f"neurons explained (FVE > 0.85): {r.neuron_fraction_explained:.1%}  clusters {r.neurons.clusters}",
-        f"logit FVE of sum_k a_k cos(w_k(x-c)) on the discovered coordinates: {r.logit_fve:.3f}",
-        f"restricted loss {r.restricted_loss:.3g} (acc {r.restricted_accuracy:.4f}); excluded loss "
-        f"(train) {r.excluded_loss:.3g}; full train loss {r.train_loss:.3g}",
-        "circularity: " + ", ".join(f"k={c.freq}: {c.circularity:.2f}" for c in r.circles),
-        f"coordinates: input map {r.input_map['kind']}, output map {r.output_map['kind']}, "
-        f"x = f(a) {'+' if r.sign > 0 else '-'} f(b) mod {r.group_order}",
-        f"algorithm: {r.algorithm}; gradient symmetricity {r.gradient_symmetricity:.3f}, distance "
-        f"irrelevance {r.distance_irrelevance:.3f}",
-        *format_families(r.family_comparison),
-    ]
-    if r.phases is not None:
-        ph = r.phases
-        lines.append(f"phases: memorization ends {ph.memorization_end}, circuit formation ends "
-                     f"{ph.circuit_formation_end}, cleanup ends {ph.cleanup_end}; grokked at "
-                     f"{ph.grokked_epoch}")
-        lines.append(f"Spearman(restricted loss, test loss): {r.structure_test_loss_spearman:.3f} "
-                     f"from the end of memorization, {r.structure_test_loss_spearman_all:.3f} over "
-                     f"all {len(r.progress)} checkpoints; emergence {r.emergence}")
-        ld = r.lead or {}
-        lines.append(f"lead: restricted loss <= {ld.get('threshold')} at epoch "
-                     f"{ld.get('restricted_epoch')}, test loss at {ld.get('test_epoch')} "
-                     f"(structure leads by {ld.get('lead_epochs')} epochs)")
-    lines.append(f"{'ablation':18s} {'loss':>9s} {'acc':>7s} {'test acc':>8s}")
-    lines += [f"{a.name:18s} {a.loss:9.4g} {a.acc:7.4f} {a.test_acc:8.4f}" for a in r.ablations]
-    lines += [f"note: {n}" for n in r.notes]
-    return "\n".join(lines)
-
-
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from groklab.analysis import analyze_file, analyze_run
     from groklab.api import ticker
+    from groklab.engine import analyze_file, analyze_run
     from groklab.train.run import set_threads
 
     set_threads(args.threads)
@@ -199,63 +161,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         result = analyze_file(target, args.layout, args.task, args.p, args.act, json_path=args.json,
                               config_path=args.config)
         where = result.source["json"]
-    if getattr(result, "kind", None) == "group":
-        from groklab.analysis.group_analyze import format_group_analysis
-
-        print(format_group_analysis(result))
-    else:
-        print(format_analysis(result))
+    print("\n".join(result.summary_lines()))
     print(f"wrote {where}")
     return 0
 
 
-def format_families(comparison) -> list[str]:
-    """The family comparison as a small table."""
-    num = lambda x, f: "-" if x is None else format(x, f)  # noqa: E731
-    lines = [f"  {'family':7s} {'logit FVE':>9s} {'held-out KL':>11s} {'accuracy':>8s} "
-             f"{'agreement':>9s} {'constants':>9s}"]
-    for name, s in comparison.scores.items():
-        lines.append(f"  {name:7s} {num(s.logit_fve, '9.3f')} {num(s.heldout_kl, '11.3g')} "
-                     f"{num(s.accuracy, '8.2%')} {num(s.agreement, '9.2%')} "
-                     f"{s.description_length:9d}")
-    gs = comparison.gradient_symmetricity
-    lines.append(f"  pizza signals: distance dependence {comparison.distance_dependence:.3f}, "
-                 f"gradient symmetricity {'-' if gs is None else format(gs, '.3f')}, distance "
-                 f"irrelevance {comparison.distance_irrelevance:.3f}; rule: {comparison.rule}")
-    return lines
-
-
-def format_extract(r) -> str:
-    v, prog = r.verification, r.program
-    pct = lambda x: "-" if x is None else f"{x:.2%}"  # noqa: E731
-    maps = f"input map {prog.input_kind}, output map {prog.output_kind}" + (
-        f" (generator {prog.generator})" if prog.generator else "")
-    lines = [
-        f"algorithm: {prog.algorithm}   verdict: {v.verdict}   ({v.rule})",
-        *format_families(r.comparison),
-        f"program: {prog.algorithm} mod {prog.p} on a circle of {prog.n}, {maps}, sign "
-        f"{prog.sign:+d}, frequencies {list(prog.freqs)}, amplitudes "
-        f"{[round(a, 3) for a in prog.alpha]}" + (f", profile {prog.profile}" if prog.profile
-                                                  else ""),
-        f"  accuracy {pct(v.program_accuracy)} on all pairs, {pct(v.program_test_accuracy)} held out",
-        f"  agreement with the network {pct(v.agreement)} (held out {pct(v.test_agreement)})",
-        f"  substitution: train cross-entropy {v.program_train_loss:.3g} (program, scale "
-        f"{v.scale:.3g}) vs {v.network_train_loss:.3g} (network)",
-        f"  necessity: network accuracy without these frequencies' directions "
-        f"{pct(v.ablated_accuracy)}; network alone {pct(v.network_accuracy)}",
-        f"  description: {v.n_constants} constants vs {v.lookup_entries} lookup-table entries",
-    ]
-    if r.curve:
-        lines.append(f"over {len(r.curve)} checkpoints: program first right on all pairs at epoch "
-                     f"{r.first_correct_epoch}; network grokked (test acc >= 99%) at epoch "
-                     f"{r.grokked_epoch}")
-    return "\n".join(lines)
-
-
 def cmd_extract(args: argparse.Namespace) -> int:
     from groklab.api import ticker
-    from groklab.synth import extract_file, extract_run
-    from groklab.synth.run import compare_run
+    from groklab.engine import compare_run, extract_file, extract_run
     from groklab.train.run import set_threads
 
     set_threads(args.threads)
@@ -268,23 +181,22 @@ def cmd_extract(args: argparse.Namespace) -> int:
         result = extract_file(target, args.layout, args.task, args.act, args.o, args.json,
                               args.config)
         out = Path(args.o) if args.o else target.with_suffix(".program.py")
-    if hasattr(result.program, "irreps"):
-        from groklab.synth.group_run import format_group_extract
-
-        print(format_group_extract(result))
-    else:
-        print(format_extract(result))
+    print("\n".join(result.summary_lines()))
     if args.compare:
-        other = compare_run(args.compare)
-        a, b = result.program, other.program
-        same = result.verdict == other.verdict == "algorithmic" and a.algorithm == b.algorithm
-        print(f"compare: {target}: {a.algorithm} ({result.verdict}), frequencies {list(a.freqs)} | "
-              f"{args.compare}: {b.algorithm} ({other.verdict}), frequencies {list(b.freqs)} -> "
-              + (f"the same kind of program ({a.algorithm}, {len(a.freqs)} vs {len(b.freqs)} "
-                 f"frequencies, {len(set(a.freqs) & set(b.freqs))} shared)" if same
-                 else "not the same algorithmic program"))
+        print(compare_line(target, result, args.compare, compare_run(args.compare)))
     print(f"wrote {out}")
     return 0
+
+
+def compare_line(target, result, other_path, other) -> str:
+    """--compare: whether two runs hold the same kind of algorithmic program."""
+    a, b = result.key_set, other.key_set
+    same = result.verdict == other.verdict == "algorithmic" and result.algorithm == other.algorithm
+    return (f"compare: {target}: {result.algorithm} ({result.verdict}), frequencies {a} | "
+            f"{other_path}: {other.algorithm} ({other.verdict}), frequencies {b} -> "
+            + (f"the same kind of program ({result.algorithm}, {len(a)} vs {len(b)} "
+               f"frequencies, {len(set(a) & set(b))} shared)" if same
+               else "not the same algorithmic program"))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -426,7 +338,7 @@ def cmd_sweep_report(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from groklab.analysis.analyze import load_run_model
+    from groklab.sources import load_run_model
     from groklab.models.io import export_transformerlens
 
     model, epoch = load_run_model(args.run, args.checkpoint)

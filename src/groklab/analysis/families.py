@@ -124,6 +124,21 @@ class FamilyComparison:
     exceptions: int = 0  # valid pairs answered from a table in clock and pizza
     notes: list[str] = field(default_factory=list)
 
+    def summary_lines(self) -> list[str]:
+        """The family comparison as a small table."""
+        num = lambda x, f: "-" if x is None else format(x, f)  # noqa: E731
+        lines = [f"  {'family':7s} {'logit FVE':>9s} {'held-out KL':>11s} {'accuracy':>8s} "
+                 f"{'agreement':>9s} {'constants':>9s}"]
+        for name, s in self.scores.items():
+            lines.append(f"  {name:7s} {num(s.logit_fve, '9.3f')} {num(s.heldout_kl, '11.3g')} "
+                         f"{num(s.accuracy, '8.2%')} {num(s.agreement, '9.2%')} "
+                         f"{s.description_length:9d}")
+        gs = self.gradient_symmetricity
+        lines.append(f"  pizza signals: distance dependence {self.distance_dependence:.3f}, "
+                     f"gradient symmetricity {'-' if gs is None else format(gs, '.3f')}, distance "
+                     f"irrelevance {self.distance_irrelevance:.3f}; rule: {self.rule}")
+        return lines
+
 
 # ---- the cells: sums of centred logits per (δ, d) -------------------------------------------
 @dataclass(frozen=True)

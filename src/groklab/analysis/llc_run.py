@@ -12,7 +12,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
 
-from groklab.analysis.analyze import load_run_model
+from groklab.sources import load_run_model
 from groklab.analysis.llc import LLC_RULE, LLCEstimate, LLCSettings, estimate_model, pick_checkpoints
 from groklab.errors import GroklabError
 from groklab.models.io import load_weights

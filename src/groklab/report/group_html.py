@@ -25,10 +25,11 @@ def _cards(ctx: ReportContext) -> str:
     return '<div class="cards">' + "".join(out) + "</div>"
 
 
-def render_group(ctx: ReportContext, plotly_js: str, terms: dict | None) -> str:
-    """The report as one HTML string; `terms`: the character program's terms for one held-out pair
-    (report.group_terms), or None without a program."""
+def render_group(ctx: ReportContext, plotly_js: str) -> str:
+    """The report as one HTML string; the character program's terms for one held-out pair come
+    from program.json (`terms`, written by extract)."""
     a = ctx.analysis
+    terms = (ctx.program or {}).get("terms")
     phases = a.get("phases")
     figs = [("fig-curves", figures.curves(ctx.rows, phases)),
             ("fig-irreps", figures.irrep_spectrum(a)),

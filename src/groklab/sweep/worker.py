@@ -29,9 +29,9 @@ def work(path: str, config_dict: dict, stages: tuple[str, ...]) -> str | None:
     """One run's stages in a worker process, pinned to one thread; the error line or None."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
-    from groklab.analysis import analyze_run
+    from groklab.engine import analyze_run
     from groklab.config import RunConfig
-    from groklab.synth import extract_run
+    from groklab.engine import extract_run
     from groklab.train import run
 
     try:

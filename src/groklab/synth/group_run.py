@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
 
+from groklab.analysis.characters import CharacterProgram, fit_program, program_terms
 from groklab.analysis.representations import choose_key_irreps, model_logits, scores, view_of
 from groklab.models import HookedModel
-from groklab.models.io import load_weights
-from groklab.store import PROGRAM_FILE, PROGRAM_JSON, RunStore, write_json, write_text
-from groklab.analysis.characters import CharacterProgram, fit_program
+from groklab.rules import RIGHT
+from groklab.store import to_jsonable
 from groklab.synth.characters import (CharacterVerification, emit_lookup, emit_program,
                                       verify_program)
 from groklab.tasks import Dataset
@@ -26,6 +24,7 @@ class GroupExtractResult:
     verification: CharacterVerification
     source_code: str
     emitted_accuracy: float  # of program.py over all pairs (a lookup table answers only its own)
+    terms: dict | None = None  # the program's terms for one held-out pair (characters only)
     curve: list[dict] | None = None  # per checkpoint: epoch, accuracy, agreement, verdict
     first_correct_epoch: int | None = None
     grokked_epoch: int | None = None
@@ -38,10 +37,37 @@ class GroupExtractResult:
     def algorithm(self) -> str:
         return self.verification.algorithm
 
-    def to_dict(self) -> dict:
-        from groklab.analysis.analyze import _clean
+    @property
+    def key_set(self) -> list:
+        """The program's key irreps."""
+        return list(self.program.irreps)
 
-        d = _clean(dataclasses.asdict(self))
+    def summary_lines(self) -> list[str]:
+        """The terminal summary."""
+        v, prog = self.verification, self.program
+        pct = lambda x: "-" if x is None else f"{x:.2%}"  # noqa: E731
+        lines = [
+            f"algorithm: {v.algorithm}   verdict: {v.verdict}   ({v.rule})",
+            f"program: logit(c) = {prog.scale:.3g} * sum over {list(prog.irreps)} of alpha * "
+            f"chi(a.b.c^-1), alpha {[round(a, 4) for a in prog.alpha]} ({prog.group})",
+            f"  accuracy {pct(v.program_accuracy)} on all pairs, {pct(v.program_test_accuracy)} "
+            "held out",
+            f"  agreement with the network {pct(v.agreement)} (held out {pct(v.test_agreement)})",
+            f"  substitution: train cross-entropy {v.program_train_loss:.3g} (program) vs "
+            f"{v.network_train_loss:.3g} (network)",
+            f"  necessity: network accuracy without the key irreps' product component "
+            f"{pct(v.ablated_accuracy)}; program accuracy without each irrep: "
+            + ", ".join(f"{k} {pct(a)}" for k, a in v.necessity.items()),
+            f"  description: {v.n_constants} constants vs {v.lookup_entries} lookup-table entries",
+        ]
+        if self.curve:
+            lines.append(f"over {len(self.curve)} checkpoints: program first right on all pairs "
+                         f"(and >= 99% held-out agreement) at epoch {self.first_correct_epoch}; "
+                         f"network grokked at epoch {self.grokked_epoch}")
+        return lines
+
+    def to_dict(self) -> dict:
+        d = to_jsonable(dataclasses.asdict(self))
         d["program"].pop("elements")
         d["program"].pop("characters")
         return {"verdict": self.verdict, "algorithm": self.algorithm,
@@ -71,63 +97,32 @@ def extract_group_model(model: HookedModel, data: Dataset, source: dict) -> Grou
     else:
         code = emit_program(program, view, header)
         emitted = check.program_accuracy
-    return GroupExtractResult(source, program, check, code, emitted)
+    return GroupExtractResult(source=source, program=program, verification=check,
+                              source_code=code, emitted_accuracy=emitted,
+                              terms=_example_terms(view, program, data, check.algorithm))
 
 
-def group_curve(store: RunStore, model: HookedModel, data: Dataset, names: list[str],
-                on_checkpoint: Callable[[int, int], None] | None = None) -> list[dict]:
+def _example_terms(view, program: CharacterProgram, data: Dataset, algorithm: str) -> dict | None:
+    """The character program's terms for one held-out pair (drawn in the report), None without a
+    characters program."""
+    if not program.irreps or algorithm != "characters":
+        return None
+    n = view.group.order
+    row = int(data.test_idx[len(data.test_idx) // 2]) if len(data.test_idx) else 0
+    return program_terms(view, list(program.irreps), list(program.alpha), row // n, row % n)
+
+
+def curve_point(model: HookedModel, data: Dataset, names: list[str], epoch: int) -> dict:
+    """The character program on the final key irreps at one checkpoint, against the network."""
     view = view_of(data)
-    points = []
-    epochs = store.checkpoint_epochs()
-    for i, epoch in enumerate(epochs):
-        load_weights(model, store.load_checkpoint(epoch), str(store.checkpoint_path(epoch)))
-        logits, _ = model_logits(model, data)
-        check = verify_program(view, fit_program(view, logits, data, names, temperature=False),
-                               logits, data)
-        points.append({"epoch": epoch, "program_accuracy": check.program_accuracy,
-                       "agreement": check.agreement, "test_agreement": check.test_agreement,
-                       "network_test_accuracy": check.network_test_accuracy,
-                       "verdict": check.verdict})
-        if on_checkpoint:
-            on_checkpoint(i + 1, len(epochs))
-    return points
+    logits, _ = model_logits(model, data)
+    check = verify_program(view, fit_program(view, logits, data, names, temperature=False),
+                           logits, data)
+    return {"epoch": epoch, "program_accuracy": check.program_accuracy,
+            "agreement": check.agreement, "test_agreement": check.test_agreement,
+            "network_test_accuracy": check.network_test_accuracy, "verdict": check.verdict}
 
 
-def extract_group_run(store: RunStore, model: HookedModel, epoch: int, data: Dataset, out,
-                      json_path, with_curve: bool, on_checkpoint) -> GroupExtractResult:
-    cfg = store.read_config()
-    result = extract_group_model(model, data, {"run": str(store.path), "checkpoint": epoch,
-                                               "preset": cfg.preset})
-    if with_curve:
-        result.curve = group_curve(store, model, data, result.program.irreps, on_checkpoint)
-        load_weights(model, store.load_checkpoint(epoch), str(store.checkpoint_path(epoch)))
-        result.first_correct_epoch = next(
-            (p["epoch"] for p in result.curve if p["program_accuracy"] == 1.0
-             and p["test_agreement"] >= 0.99), None)
-        result.grokked_epoch = (store.read_summary() or {}).get("grokked_epoch")
-    write_text(Path(out) if out else store.file(PROGRAM_FILE), result.source_code)
-    write_json(Path(json_path) if json_path else store.file(PROGRAM_JSON), result.to_dict())
-    return result
-
-
-def format_group_extract(r: GroupExtractResult) -> str:
-    v, prog = r.verification, r.program
-    pct = lambda x: "-" if x is None else f"{x:.2%}"  # noqa: E731
-    lines = [
-        f"algorithm: {v.algorithm}   verdict: {v.verdict}   ({v.rule})",
-        f"program: logit(c) = {prog.scale:.3g} * sum over {list(prog.irreps)} of alpha * "
-        f"chi(a.b.c^-1), alpha {[round(a, 4) for a in prog.alpha]} ({prog.group})",
-        f"  accuracy {pct(v.program_accuracy)} on all pairs, {pct(v.program_test_accuracy)} held out",
-        f"  agreement with the network {pct(v.agreement)} (held out {pct(v.test_agreement)})",
-        f"  substitution: train cross-entropy {v.program_train_loss:.3g} (program) vs "
-        f"{v.network_train_loss:.3g} (network)",
-        f"  necessity: network accuracy without the key irreps' product component "
-        f"{pct(v.ablated_accuracy)}; program accuracy without each irrep: "
-        + ", ".join(f"{k} {pct(a)}" for k, a in v.necessity.items()),
-        f"  description: {v.n_constants} constants vs {v.lookup_entries} lookup-table entries",
-    ]
-    if r.curve:
-        lines.append(f"over {len(r.curve)} checkpoints: program first right on all pairs (and "
-                     f">= 99% held-out agreement) at epoch {r.first_correct_epoch}; network "
-                     f"grokked at epoch {r.grokked_epoch}")
-    return "\n".join(lines)
+def first_correct(points: list[dict]) -> int | None:
+    return next((p["epoch"] for p in points if p["program_accuracy"] == 1.0
+                 and p["test_agreement"] >= RIGHT), None)

@@ -1,31 +1,27 @@
-"""`extract`: the program of a checkpoint, verified; and the program over every checkpoint of a run.
+"""The cyclic program of one model, verified, as a result (ExtractResult); one curve point per
+checkpoint. The stages over runs and files are the engine's (groklab.engine.stages).
 
-Reads as the pipeline: load → extract (key frequencies, fit) → verify → emit source → program.json.
+Reads as the pipeline: frame → families compared → program → verify → emit source.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
 
-import torch
-
-from groklab.analysis.analyze import _clean, load_run_model
 from groklab.analysis.diagnostics import gradient_symmetricity
 from groklab.analysis.families import FamilyComparison, compare
 from groklab.analysis.frame import Frame, build_frame
 from groklab.models import HookedModel
-from groklab.models.io import load_weights
-from groklab.store import PROGRAM_FILE, PROGRAM_JSON, RunStore, write_json, write_text
+from groklab.rules import RIGHT
+from groklab.store import to_jsonable
 from groklab.synth.emit import emit
 from groklab.synth.extract import program_of
 from groklab.synth.program import Program
 from groklab.synth.verify import Verification, verify
-from groklab.tasks import Dataset, make_dataset
+from groklab.tasks import Dataset
 
-CURVE_TEST_AGREEMENT = 0.99  # a checkpoint's program counts as right only if it agrees this much
+CURVE_TEST_AGREEMENT = RIGHT  # a checkpoint's program counts as right only if it agrees this much
 
 
 @dataclass(frozen=True)
@@ -66,8 +62,41 @@ class ExtractResult:
     def algorithm(self) -> str:
         return self.program.algorithm
 
+    @property
+    def key_set(self) -> list:
+        """The program's key frequencies."""
+        return list(self.program.freqs)
+
+    def summary_lines(self) -> list[str]:
+        """The terminal summary."""
+        v, prog = self.verification, self.program
+        pct = lambda x: "-" if x is None else f"{x:.2%}"  # noqa: E731
+        maps = f"input map {prog.input_kind}, output map {prog.output_kind}" + (
+            f" (generator {prog.generator})" if prog.generator else "")
+        lines = [
+            f"algorithm: {prog.algorithm}   verdict: {v.verdict}   ({v.rule})",
+            *self.comparison.summary_lines(),
+            f"program: {prog.algorithm} mod {prog.p} on a circle of {prog.n}, {maps}, sign "
+            f"{prog.sign:+d}, frequencies {list(prog.freqs)}, amplitudes "
+            f"{[round(a, 3) for a in prog.alpha]}"
+            + (f", profile {prog.profile}" if prog.profile else ""),
+            f"  accuracy {pct(v.program_accuracy)} on all pairs, {pct(v.program_test_accuracy)} "
+            "held out",
+            f"  agreement with the network {pct(v.agreement)} (held out {pct(v.test_agreement)})",
+            f"  substitution: train cross-entropy {v.program_train_loss:.3g} (program, scale "
+            f"{v.scale:.3g}) vs {v.network_train_loss:.3g} (network)",
+            f"  necessity: network accuracy without these frequencies' directions "
+            f"{pct(v.ablated_accuracy)}; network alone {pct(v.network_accuracy)}",
+            f"  description: {v.n_constants} constants vs {v.lookup_entries} lookup-table entries",
+        ]
+        if self.curve:
+            lines.append(f"over {len(self.curve)} checkpoints: program first right on all pairs at "
+                         f"epoch {self.first_correct_epoch}; network grokked (test acc >= 99%) at "
+                         f"epoch {self.grokked_epoch}")
+        return lines
+
     def to_dict(self) -> dict:
-        d = _clean(dataclasses.asdict(self))
+        d = to_jsonable(dataclasses.asdict(self))
         c = d["comparison"]
         return {"verdict": self.verdict, "algorithm": self.algorithm,
                 "key_frequencies": list(self.program.freqs),
@@ -86,112 +115,38 @@ def _header(source: dict, check: Verification, program: Program) -> dict:
 
 
 def extract_model(model: HookedModel, data: Dataset, source: dict) -> ExtractResult:
-    return _extract(model, data, source)[0]
+    return extract_with_frame(model, data, source)[0]
 
 
-def _extract(model: HookedModel, data: Dataset, source: dict) -> tuple[ExtractResult, Frame]:
+def extract_with_frame(model: HookedModel, data: Dataset, source: dict
+                       ) -> tuple[ExtractResult, Frame]:
     model.eval()
     frame = build_frame(model, data)
     comparison = compare(frame, symmetricity=gradient_symmetricity(model, frame.p))
     program = program_of(frame, comparison)
     check = verify(program, frame)
-    return ExtractResult(source, program, check, comparison, frame.to_dict(),
-                         emit(program, _header(source, check, program))), frame
+    return ExtractResult(source=source, program=program, verification=check,
+                         comparison=comparison, frame=frame.to_dict(),
+                         source_code=emit(program, _header(source, check, program))), frame
 
 
-def curve(store: RunStore, model: HookedModel, data: Dataset, final: Frame,
-          on_checkpoint: Callable[[int, int], None] | None = None) -> list[CurvePoint]:
-    """The program at every checkpoint, in the final checkpoint's coordinates: the families
-    compared and fitted there (without the KL), checked against the network there."""
-    points = []
-    epochs = store.checkpoint_epochs()
-    for i, epoch in enumerate(epochs):
-        load_weights(model, store.load_checkpoint(epoch), str(store.checkpoint_path(epoch)))
-        frame = build_frame(model, data, final.maps, (final.sign, 1))
-        comparison = compare(frame, with_kl=False,
-                             symmetricity=gradient_symmetricity(model, frame.p))
-        program = program_of(frame, comparison, temperature=False)
-        check = verify(program, frame)
-        points.append(CurvePoint(epoch, program.algorithm, list(program.freqs),
-                                 check.program_test_accuracy, check.program_accuracy,
-                                 check.agreement, check.test_agreement,
-                                 check.network_test_accuracy, check.verdict))
-        if on_checkpoint:
-            on_checkpoint(i + 1, len(epochs))
-    return points
+def curve_point(model: HookedModel, data: Dataset, final: Frame, epoch: int) -> CurvePoint:
+    """The program at one checkpoint, in the final checkpoint's coordinates: the families compared
+    and fitted there (without the KL), checked against the network there."""
+    frame = build_frame(model, data, final.maps, (final.sign, 1))
+    comparison = compare(frame, with_kl=False, symmetricity=gradient_symmetricity(model, frame.p))
+    program = program_of(frame, comparison, temperature=False)
+    check = verify(program, frame)
+    return CurvePoint(epoch=epoch, algorithm=program.algorithm, freqs=list(program.freqs),
+                      program_test_accuracy=check.program_test_accuracy,
+                      program_accuracy=check.program_accuracy, agreement=check.agreement,
+                      test_agreement=check.test_agreement,
+                      network_test_accuracy=check.network_test_accuracy, verdict=check.verdict)
 
 
-def extract_run(path: str | Path, checkpoint: int | None = None, out: str | Path | None = None,
-                json_path: str | Path | None = None, with_curve: bool = True,
-                on_checkpoint: Callable[[int, int], None] | None = None) -> ExtractResult:
-    """Extract and verify the program of a run's checkpoint (the last by default); write the
-    source (RUN/program.py or `out`) and RUN/program.json (or `json_path`)."""
-    store = RunStore(path)
-    store.read_config()  # a clear error before any lock file is made
-    with store.writer():
-        return _extract_run(store, checkpoint, out, json_path, with_curve, on_checkpoint)
-
-
-def _extract_run(store: RunStore, checkpoint: int | None, out, json_path, with_curve: bool,
-                 on_checkpoint) -> ExtractResult:
-    path = store.path
-    cfg = store.read_config()
-    model, epoch = load_run_model(path, checkpoint)
-    data = make_dataset(cfg.task)
-    if cfg.task.name == "group":  # a group's program is read in characters, not on a circle
-        from groklab.synth.group_run import extract_group_run
-
-        return extract_group_run(store, model, epoch, data, out, json_path, with_curve,
-                                 on_checkpoint)
-    result, final = _extract(model, data, {"run": str(store.path), "checkpoint": epoch,
-                                           "preset": cfg.preset})
-    if with_curve:
-        result.curve = curve(store, model, data, final, on_checkpoint)
-        load_weights(model, store.load_checkpoint(epoch), str(store.checkpoint_path(epoch)))
-        result.first_correct_epoch = next(
-            (p.epoch for p in result.curve if p.program_accuracy == 1.0
-             and p.test_agreement >= CURVE_TEST_AGREEMENT and p.algorithm in ("clock", "pizza")),
-            None)
-        summary = store.read_summary() or {}
-        result.grokked_epoch = summary.get("grokked_epoch")
-    write_text(Path(out) if out else store.file(PROGRAM_FILE), result.source_code)
-    write_json(Path(json_path) if json_path else store.file(PROGRAM_JSON), result.to_dict())
-    return result
-
-
-def compare_run(path: str | Path) -> ExtractResult:
-    """The program of another run's last checkpoint, for comparison; writes nothing."""
-    store = RunStore(path)
-    cfg = store.read_config()
-    model, epoch = load_run_model(path)
-    return extract_model(model, make_dataset(cfg.task), {"run": str(store.path), "checkpoint": epoch})
-
-
-def extract_file(path: str | Path, layout: str | None = None, task: str | None = None,
-                 act: str | None = None, out: str | Path | None = None,
-                 json_path: str | Path | None = None,
-                 config_path: str | Path | None = None) -> ExtractResult:
-    """Extract the program of a model file users bring (task inferred from accuracy if not given;
-    it only scores the program)."""
-    from groklab.analysis.analyze import load_file_model
-
-    if layout == "chughtai2023":
-        from groklab.analysis.group_analyze import load_chughtai
-        from groklab.synth.group_run import extract_group_model
-
-        model, data, notes = load_chughtai(path, config_path, act)
-        with torch.no_grad():
-            result = extract_group_model(model, data, {"file": str(path), "layout": layout,
-                                                       "notes": "; ".join(notes)})
-        write_text(Path(out) if out else Path(path).with_suffix(".program.py"), result.source_code)
-        if json_path:
-            write_json(Path(json_path), result.to_dict())
-        return result
-    model, data, notes = load_file_model(path, layout, task, None, act, None, 598, config_path)
-    with torch.no_grad():
-        result = extract_model(model, data, {"file": str(path), "layout": layout or "auto",
-                                             "notes": "; ".join(notes)})
-    write_text(Path(out) if out else Path(path).with_suffix(".program.py"), result.source_code)
-    if json_path:
-        write_json(Path(json_path), result.to_dict())
-    return result
+def first_correct(points: list[CurvePoint]) -> int | None:
+    """The first checkpoint whose program is right on all pairs, agrees with the network on
+    >= RIGHT of the held-out pairs, and is a clock or a pizza."""
+    return next((p.epoch for p in points if p.program_accuracy == 1.0
+                 and p.test_agreement >= CURVE_TEST_AGREEMENT
+                 and p.algorithm in ("clock", "pizza")), None)

@@ -1,0 +1,75 @@
+"""The group domain: composition in a finite group, analysed on the group's irreps; its program is
+the character program or a lookup table."""
+
+from __future__ import annotations
+
+import torch
+
+from groklab.analysis.grokking import phases
+from groklab.analysis.group_analyze import GroupAnalysisResult, analyze_group_model
+from groklab.analysis.progress import lead
+from groklab.analysis.representations import group_progress
+from groklab.sources import Loaded
+from groklab.synth.group_run import (GroupExtractResult, curve_point, extract_group_model,
+                                     first_correct)
+from groklab.tasks import Dataset
+
+
+class Progress:
+    """The final key irreps' restricted / excluded loss and embedding share at every checkpoint."""
+
+    def __init__(self, result: GroupAnalysisResult, loaded: Loaded):
+        self.result, self.loaded, self.points = result, loaded, []
+
+    def at(self, epoch: int) -> None:
+        self.points.append(group_progress(self.loaded.model, self.loaded.data, epoch,
+                                          self.result.key_irreps))
+
+    def finish(self) -> None:
+        self.result.progress = self.points
+        self.result.phases = phases(self.loaded.store.read_metrics())
+        self.result.lead = lead(self.points)
+
+
+class Curve:
+    """The character program on the final key irreps at every checkpoint."""
+
+    def __init__(self, result: GroupExtractResult, loaded: Loaded):
+        self.result, self.loaded, self.points = result, loaded, []
+
+    def at(self, epoch: int) -> None:
+        self.points.append(curve_point(self.loaded.model, self.loaded.data,
+                                       self.result.program.irreps, epoch))
+
+    def finish(self) -> None:
+        self.result.curve = self.points
+        self.result.first_correct_epoch = first_correct(self.points)
+        self.result.grokked_epoch = (self.loaded.store.read_summary() or {}).get("grokked_epoch")
+
+
+class GroupDomain:
+    kind = "group"
+
+    def handles(self, data: Dataset) -> bool:
+        return data.task.name == "group"
+
+    def analyze(self, loaded: Loaded) -> tuple[GroupAnalysisResult, None]:
+        return analyze_group_model(loaded.model, loaded.data, loaded.source, loaded.notes), None
+
+    def progress(self, result: GroupAnalysisResult, state, loaded: Loaded) -> Progress:
+        return Progress(result, loaded)
+
+    def extract(self, loaded: Loaded, source: dict) -> tuple[GroupExtractResult, None]:
+        with torch.no_grad():
+            return extract_group_model(loaded.model, loaded.data, source), None
+
+    def curve(self, result: GroupExtractResult, state, loaded: Loaded) -> Curve:
+        return Curve(result, loaded)
+
+    def loaded_line(self, loaded: Loaded) -> str:
+        model, data = loaded.model, loaded.data
+        with torch.no_grad():
+            acc = float((model.logits(torch.as_tensor(data.pairs)).argmax(-1).numpy()
+                         == data.labels).mean())
+        return (f"loaded {loaded.source['path']} ({model.cfg.kind}, {data.task.group}): accuracy "
+                f"on all {len(data.pairs)} pairs {acc:.4f}")
