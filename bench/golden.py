@@ -30,8 +30,11 @@ def _fixture_runs(tmp: Path) -> dict[str, Path]:
 def dump(out: Path, runs: list[str]) -> None:
     import torch
 
-    from groklab.engine import analyze_run
-    from groklab.engine import extract_run
+    try:
+        from groklab.engine import analyze_run, extract_run
+    except ImportError:  # the code before the engine existed
+        from groklab.analysis import analyze_run
+        from groklab.synth import extract_run
 
     torch.set_num_threads(1)
     out.mkdir(parents=True, exist_ok=True)

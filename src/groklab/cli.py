@@ -60,10 +60,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     if not args.preset:
         changes["preset"] = "custom"
     result = override(config, changes)
-    given_p = changes["task"].get("p")
-    if result.task.name == "group" and given_p is not None and given_p != result.task.p:
-        raise GroklabError(f"--p {given_p} does not apply to --task group: p is |G| = "
-                           f"{result.task.p} for {result.task.group}; leave --p out")
+    result.task.check_p(changes["task"].get("p"))
     return result
 
 
@@ -139,7 +136,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         rows = r.read_metrics()
         epochs = s.get("epochs", rows[-1]["epoch"] if rows else 0)
         acc = rows[-1]["acc/test"] if rows else float("nan")
-        task = c.task.group if c.task.name == "group" else c.task.name
+        task = c.task.label
         print(f"{str(r.path):40s} {task:6s} {c.task.p:4d} {c.preset:10s} {epochs:7d} "
               f"{str(s.get('memorized_epoch', '-')):>9s} {str(s.get('grokked_epoch', '-')):>8s} "
               f"{acc:8.4f}")
@@ -351,7 +348,19 @@ def build_parser() -> Parser:
     parser = Parser(prog="groklab", description="Train, analyse and extract the algorithms that "
                                                 "small networks learn on modular arithmetic.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    _train_parser(sub)
+    _analyze_parser(sub)
+    _extract_parser(sub)
+    _report_parser(sub)
+    _demo_parser(sub)
+    _llc_parser(sub)
+    _sweep_parser(sub)
+    _export_parser(sub)
+    _runs_parser(sub)
+    return parser
 
+
+def _train_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model into a run directory (resumes if interrupted)",
                        description="Train a model. Presets: " + "; ".join(
                            f"{k}: {v[0]}" for k, v in PRESETS.items()))
@@ -364,6 +373,8 @@ def build_parser() -> Parser:
     _add_config_flags(p)
     p.set_defaults(fn=cmd_train)
 
+
+def _analyze_parser(sub) -> None:
     p = sub.add_parser("analyze", help="reverse-engineer the algorithm in a run or a model file")
     _target_flags(p)
     p.add_argument("--p", type=int, default=None, help="modulus of a model file (default: from shapes)")
@@ -372,6 +383,8 @@ def build_parser() -> Parser:
     _cpu_flags(p)
     p.set_defaults(fn=cmd_analyze)
 
+
+def _extract_parser(sub) -> None:
     p = sub.add_parser("extract", help="read the program out of a run or a model file, verify it")
     _target_flags(p)
     p.add_argument("-o", default=None, metavar="PROGRAM_PY", help="where to write the program")
@@ -382,11 +395,15 @@ def build_parser() -> Parser:
     _cpu_flags(p)
     p.set_defaults(fn=cmd_extract)
 
+
+def _report_parser(sub) -> None:
     p = sub.add_parser("report", help="write the self-contained HTML report of an analysed run")
     p.add_argument("run", help="run directory (analysed: groklab analyze RUN)")
     p.add_argument("-o", default=None, metavar="HTML", help="output file (default RUN/report.html)")
     p.set_defaults(fn=cmd_report)
 
+
+def _demo_parser(sub) -> None:
     p = sub.add_parser("demo", help="train the demo preset, analyse, extract, report (about 2 min)")
     p.add_argument("--out", default="runs/demo", help="run directory (default runs/demo)")
     p.add_argument("--overwrite", action="store_true",
@@ -394,6 +411,8 @@ def build_parser() -> Parser:
     _cpu_flags(p)
     p.set_defaults(fn=cmd_demo)
 
+
+def _llc_parser(sub) -> None:
     p = sub.add_parser("llc", help="the local learning coefficient (SGLD) at a run's checkpoints")
     p.add_argument("run", help="run directory")
     p.add_argument("--checkpoints", type=_checkpoints_arg, default="all",
@@ -412,6 +431,8 @@ def build_parser() -> Parser:
     _cpu_flags(p)
     p.set_defaults(fn=cmd_llc)
 
+
+def _sweep_parser(sub) -> None:
     sweep = sub.add_parser("sweep", help="many runs from one spec: run, status, table, report")
     sweep_sub = sweep.add_subparsers(dest="sweep_command", metavar="SUBCOMMAND",
                                      parser_class=Parser, required=True)
@@ -434,6 +455,8 @@ def build_parser() -> Parser:
     q.add_argument("-o", default=None, metavar="HTML")
     q.set_defaults(fn=cmd_sweep_report)
 
+
+def _export_parser(sub) -> None:
     p = sub.add_parser("export", help="write a run's model in the TransformerLens layout")
     p.add_argument("run", help="run directory")
     p.add_argument("--layout", choices=("transformerlens",), default="transformerlens")
@@ -441,10 +464,11 @@ def build_parser() -> Parser:
     p.add_argument("--checkpoint", type=int, default=None, help="epoch (default: last)")
     p.set_defaults(fn=cmd_export)
 
+
+def _runs_parser(sub) -> None:
     p = sub.add_parser("runs", help="list the runs under a directory")
     p.add_argument("dir", nargs="?", default="runs")
     p.set_defaults(fn=cmd_runs)
-    return parser
 
 
 _SHOW_WARNING = None

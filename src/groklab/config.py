@@ -89,6 +89,17 @@ class TaskConfig:
                                         "permutation of 0..p-1 drawn from this seed (answers stay "
                                         "true numbers); default: no relabeling")
 
+    @property
+    def label(self) -> str:
+        """What the task is called in tables: the group's name, else the operation's."""
+        return self.group if self.name == "group" else self.name
+
+    def check_p(self, given: int | None) -> None:
+        """An explicit p must be the task's own (for a group, |G|)."""
+        if self.name == "group" and given is not None and given != self.p:
+            raise GroklabError(f"--p {given} does not apply to --task group: p is |G| = {self.p} "
+                               f"for {self.group}; leave --p out")
+
     def __post_init__(self) -> None:
         _check_types(self)
         _check_choices(self)

@@ -99,6 +99,52 @@ def _finite_or_none(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
+def _set(params: list[torch.nn.Parameter], values: list[torch.Tensor]) -> None:
+    with torch.no_grad():
+        for p, s in zip(params, values):
+            p.copy_(s)
+
+
+def _loss_at_start(params, start, loss_fn, idx) -> float:
+    """The loss at w* on the same batch (a paired difference); the parameters are put back."""
+    with torch.no_grad():
+        saved = [p.detach().clone() for p in params]
+        _set(params, start)
+        loss = float(loss_fn(idx).detach())
+        _set(params, saved)
+    return loss
+
+
+def _chain(c: int, params, start, loss_fn, n: int, settings: LLCSettings, nbeta: float, d: int,
+           loss_star_full: float, seeds) -> np.ndarray:
+    """One SGLD chain from w*: nβ (L(w_t) − L(w*)) at every draw after the burn-in. Raises
+    _Diverged (with the reason) when the loss is not finite or runs away."""
+    eps, gamma = settings.epsilon, settings.gamma
+    gen = torch.Generator().manual_seed(int(seeds[2 * c]))
+    batches = np.random.Generator(np.random.PCG64(int(seeds[2 * c + 1])))
+    _set(params, start)
+    kept = []
+    for t in range(settings.draws):
+        idx = None if settings.batch_size is None or settings.batch_size >= n else \
+            batches.choice(n, size=settings.batch_size, replace=False)
+        loss = loss_fn(idx)
+        grads = torch.autograd.grad(loss, params)
+        loss_w = float(loss.detach())
+        loss_star = loss_star_full if idx is None else _loss_at_start(params, start, loss_fn, idx)
+        excess = nbeta * (loss_w - loss_star)
+        if not math.isfinite(loss_w) or excess > DIVERGENCE_FACTOR * d:
+            raise _Diverged(f"chain {c} diverged at draw {t}: loss {loss_w:.4g} "
+                            f"(L(w*) = {loss_star:.4g}); lower epsilon or raise gamma")
+        if t >= settings.burn_in:
+            kept.append(excess)
+        with torch.no_grad():
+            for p, g, s in zip(params, grads, start):
+                drift = nbeta * g + gamma * (p - s)
+                noise = torch.randn(p.shape, generator=gen, dtype=p.dtype)
+                p.add_(-0.5 * eps * drift + math.sqrt(eps) * noise)
+    return np.asarray(kept)
+
+
 def estimate(params: list[torch.nn.Parameter], loss_fn: Callable[[np.ndarray | None], torch.Tensor],
              n: int, settings: LLCSettings, n_params: int | None = None) -> LLCEstimate:
     """λ̂ for parameters `params` (at w*), with `loss_fn(batch_idx)` the mean loss over the samples
@@ -106,62 +152,23 @@ def estimate(params: list[torch.nn.Parameter], loss_fn: Callable[[np.ndarray | N
     start = [p.detach().clone() for p in params]
     d = n_params if n_params is not None else sum(p.numel() for p in params)
     nbeta = settings.resolved_nbeta(n)
-    eps, gamma = settings.epsilon, settings.gamma
     with torch.no_grad():
         loss_star_full = float(loss_fn(None).detach())
     seeds = np.random.SeedSequence(settings.seed).generate_state(settings.chains * 2)
-    values, traces, stationary, reason = [], {}, True, None
+    values, traces, stationary = [], {}, True
     try:
         for c in range(settings.chains):
-            gen = torch.Generator().manual_seed(int(seeds[2 * c]))
-            batches = np.random.Generator(np.random.PCG64(int(seeds[2 * c + 1])))
-            with torch.no_grad():
-                for p, s in zip(params, start):
-                    p.copy_(s)
-            kept = []
-            for t in range(settings.draws):
-                idx = None if settings.batch_size is None or settings.batch_size >= n else \
-                    batches.choice(n, size=settings.batch_size, replace=False)
-                loss = loss_fn(idx)
-                grads = torch.autograd.grad(loss, params)
-                loss_w = float(loss.detach())
-                if idx is None:
-                    loss_star = loss_star_full
-                else:  # the same batch at w*: a paired difference
-                    with torch.no_grad():
-                        saved = [p.detach().clone() for p in params]
-                        for p, s in zip(params, start):
-                            p.copy_(s)
-                        loss_star = float(loss_fn(idx).detach())
-                        for p, s in zip(params, saved):
-                            p.copy_(s)
-                excess = nbeta * (loss_w - loss_star)
-                if not math.isfinite(loss_w) or excess > DIVERGENCE_FACTOR * d:
-                    reason = (f"chain {c} diverged at draw {t}: loss {loss_w:.4g} "
-                              f"(L(w*) = {loss_star:.4g}); lower epsilon or raise gamma")
-                    raise _Diverged
-                if t >= settings.burn_in:
-                    kept.append(excess)
-                with torch.no_grad():
-                    for p, g, s in zip(params, grads, start):
-                        drift = nbeta * g + gamma * (p - s)
-                        noise = torch.randn(p.shape, generator=gen, dtype=p.dtype)
-                        p.add_(-0.5 * eps * drift + math.sqrt(eps) * noise)
-            kept_arr = np.asarray(kept)
-            values.append(float(kept_arr.mean()))
-            half = kept_arr[len(kept_arr) // 2:].mean()
-            scale = max(abs(kept_arr.mean()), 1e-12)
-            stationary &= bool(abs(half - kept_arr.mean()) <= STATIONARY_TOL * scale)
-            traces[str(c)] = {"mean": float(kept_arr.mean()), "min": float(kept_arr.min()),
-                              "max": float(kept_arr.max()), "last": float(kept_arr[-1])}
-    except _Diverged:
-        values = []
+            kept = _chain(c, params, start, loss_fn, n, settings, nbeta, d, loss_star_full, seeds)
+            values.append(float(kept.mean()))
+            half = kept[len(kept) // 2:].mean()
+            scale = max(abs(kept.mean()), 1e-12)
+            stationary &= bool(abs(half - kept.mean()) <= STATIONARY_TOL * scale)
+            traces[str(c)] = {"mean": float(kept.mean()), "min": float(kept.min()),
+                              "max": float(kept.max()), "last": float(kept[-1])}
+    except _Diverged as e:
+        return LLCEstimate(None, None, [], False, str(e), False, loss_star_full, traces, nbeta)
     finally:
-        with torch.no_grad():
-            for p, s in zip(params, start):
-                p.copy_(s)
-    if reason is not None:
-        return LLCEstimate(None, None, [], False, reason, False, loss_star_full, traces, nbeta)
+        _set(params, start)
     llc = float(np.mean(values))
     std = float(np.std(values)) if len(values) > 1 else 0.0
     if llc < -NEGATIVE_TOL:

@@ -58,7 +58,3 @@ def domain_for(data: Dataset) -> Domain:
     """The one choice of domain, from the task of the data the model is scored on."""
     return next(d for d in DOMAINS if d.handles(data))
 
-
-def kind_of(stored: dict) -> str:
-    """The domain kind of a stored analysis.json (files written before `kind` existed: cyclic)."""
-    return stored.get("kind") or "cyclic"

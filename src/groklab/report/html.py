@@ -85,11 +85,16 @@ class ReportContext:
 
 def _cards(ctx: ReportContext) -> str:
     a, s = ctx.analysis, ctx.summary
-    items = [("task", f"{a['task']} mod {a['p']}"), ("algorithm", a.get("algorithm")),
-             ("memorized at", s.get("memorized_epoch")),
-             ("grokked at", s.get("grokked_epoch")), ("key frequencies", a["key_frequencies"]),
-             ("neurons explained", f"{a['neuron_fraction_explained']:.0%}"),
-             ("logit FVE", f"{a['logit_fve']:.3f}")]
+    return cards(ctx, [("task", f"{a['task']} mod {a['p']}"), ("algorithm", a.get("algorithm")),
+                       ("memorized at", s.get("memorized_epoch")),
+                       ("grokked at", s.get("grokked_epoch")),
+                       ("key frequencies", a["key_frequencies"]),
+                       ("neurons explained", f"{a['neuron_fraction_explained']:.0%}"),
+                       ("logit FVE", f"{a['logit_fve']:.3f}")])
+
+
+def cards(ctx: ReportContext, items: list[tuple[str, object]]) -> str:
+    """The headline cards of any page: (label, value) items, then the program's verdict."""
     out = [f'<div class="card"><b>{esc(v)}</b><span>{esc(k)}</span></div>' for k, v in items]
     if ctx.program:
         verdict = ctx.program["verdict"]
@@ -120,8 +125,55 @@ def _plot(fig_id: str, fig) -> tuple[str, str]:
     return f'<div class="plot" id="{fig_id}"></div>', _json_script(f"{fig_id}-json", fig.to_json())
 
 
-def render(ctx: ReportContext, plotly_js: str) -> str:
-    """The report as one HTML string."""
+def plot_all(figs: list) -> tuple[dict[str, str], list[str]]:
+    """Every (id, figure) as its div (by id) and its script."""
+    divs, scripts = {}, []
+    for fig_id, fig in figs:
+        div, script = _plot(fig_id, fig)
+        divs[fig_id] = div
+        scripts.append(script)
+    return divs, scripts
+
+
+def llc_figures(ctx: ReportContext) -> list:
+    """The LLC panels of any page, when llc.json exists."""
+    a, figs = ctx.analysis, []
+    if ctx.llc and ctx.llc.get("estimates"):
+        figs.append(("fig-llc", figures.llc(ctx.llc, a.get("progress"), a.get("phases"))))
+    if ctx.llc and ctx.llc.get("calibration"):
+        figs.append(("fig-llc-calibration", figures.llc_calibration(ctx.llc["calibration"])))
+    return figs
+
+
+def training_section(ctx: ReportContext, divs: dict, note: str = "") -> str:
+    ph = ctx.analysis.get("phases") or {}
+    return _section("Training", f"Memorization ends at epoch {ph.get('memorization_end')}, circuit "
+                    f"formation at {ph.get('circuit_formation_end')}, cleanup at "
+                    f"{ph.get('cleanup_end')} (shaded{note}).", divs["fig-curves"])
+
+
+def llc_section(ctx: ReportContext, divs: dict, beside: str) -> list[str]:
+    """The LLC section of any page (none without llc.json)."""
+    if "fig-llc" not in divs and "fig-llc-calibration" not in divs:
+        return []
+    st = (ctx.llc or {}).get("settings") or {}
+    return [_section(
+        "Local learning coefficient", f"SGLD estimates (ε {st.get('epsilon')}, nβ "
+        f"{_fmt(st.get('nbeta'), 4)}, γ {st.get('gamma')}, {st.get('chains')} chains × "
+        f"{st.get('draws')} draws, {st.get('burn_in')} burn-in) beside {beside}. "
+        f"Rule: {(ctx.llc or {}).get('rule', '')}.",
+        divs.get("fig-llc", "") + divs.get("fig-llc-calibration", ""))]
+
+
+def program_rows(ctx: ReportContext, rows: list[list]) -> str:
+    """The extracted program's checks, then its curve's two epochs, as a table."""
+    return _table(["check", "value"], rows + [
+        ["first epoch the program is right on all pairs",
+         _fmt(ctx.program.get("first_correct_epoch"))],
+        ["network grokked at", _fmt(ctx.program.get("grokked_epoch"))]])
+
+
+def _cyclic_figures(ctx: ReportContext) -> list:
     a = ctx.analysis
     phases = a.get("phases")
     figs = [("fig-curves", figures.curves(ctx.rows, phases))]
@@ -129,45 +181,18 @@ def render(ctx: ReportContext, plotly_js: str) -> str:
         figs.append(("fig-progress", figures.progress(a["progress"], phases,
                                                       (ctx.program or {}).get("curve"))))
         figs.append(("fig-diagnostics", figures.diagnostics(a["progress"], phases)))
-    if ctx.llc and ctx.llc.get("estimates"):
-        figs.append(("fig-llc", figures.llc(ctx.llc, a.get("progress"), phases)))
-    if ctx.llc and ctx.llc.get("calibration"):
-        figs.append(("fig-llc-calibration", figures.llc_calibration(ctx.llc["calibration"])))
-    figs += [("fig-families", figures.families(a)),
-             ("fig-correct", figures.correct_logits(a)),
-             ("fig-spectrum", figures.spectrum(a)), ("fig-circles", figures.circles(a)),
-             ("fig-neurons", figures.neurons(a)), ("fig-interference", figures.interference(a))]
-    divs, scripts = {}, []
-    for fig_id, fig in figs:
-        div, script = _plot(fig_id, fig)
-        divs[fig_id] = div
-        scripts.append(script)
-    inter = a["interference"]
-    wave_data = json.dumps({"freqs": a["logit_fit"]["freqs"], "alpha": a["logit_fit"]["alpha"],
-                            "classes": inter["classes"], "tokens": inter["tokens"],
-                            "n": a["group_order"], "p": a["p"], "sign": inter["sign"]})
-    ph = phases or {}
-    sections = [
-        _section("Training", f"Memorization ends at epoch {ph.get('memorization_end')}, circuit "
-                 f"formation at {ph.get('circuit_formation_end')}, cleanup at {ph.get('cleanup_end')} "
-                 "(shaded; rule in analysis.json).", divs["fig-curves"]),
-    ]
-    if "fig-progress" in divs:
-        sections.append(_section(
-            "Progress measures", "Structure in the weights moves with held-out performance: "
-            f"Spearman(restricted loss, test loss) = {_fmt(a.get('structure_test_loss_spearman'), 3)} "
-            "from the end of memorization.", divs["fig-progress"]))
-    if "fig-llc" in divs or "fig-llc-calibration" in divs:
-        st = (ctx.llc or {}).get("settings") or {}
-        sections.append(_section(
-            "Local learning coefficient", f"SGLD estimates (ε {st.get('epsilon')}, nβ "
-            f"{_fmt(st.get('nbeta'), 4)}, γ {st.get('gamma')}, {st.get('chains')} chains × "
-            f"{st.get('draws')} draws, {st.get('burn_in')} burn-in) beside the restricted and "
-            f"excluded losses. Rule: {(ctx.llc or {}).get('rule', '')}.",
-            divs.get("fig-llc", "") + divs.get("fig-llc-calibration", "")))
+    figs += llc_figures(ctx)
+    return figs + [("fig-families", figures.families(a)),
+                   ("fig-correct", figures.correct_logits(a)),
+                   ("fig-spectrum", figures.spectrum(a)), ("fig-circles", figures.circles(a)),
+                   ("fig-neurons", figures.neurons(a)),
+                   ("fig-interference", figures.interference(a))]
+
+
+def _which_program(a: dict, divs: dict) -> str:
     fam = a.get("families") or {}
     cmp = a.get("family_comparison") or {}
-    sections.append(_section(
+    return _section(
         "Which program?", f"The network runs: {a.get('algorithm')}. Coordinates read from the "
         f"weights: input map {a['input_map'].get('kind')}, output map "
         f"{a['output_map'].get('kind')}, x = f(a) {'+' if a.get('sign', 1) > 0 else '−'} f(b) mod "
@@ -179,8 +204,25 @@ def render(ctx: ReportContext, plotly_js: str) -> str:
                   "constants"],
                  [[n, _fmt(f["logit_fve"]), _fmt(f["heldout_kl"]), _fmt(f["accuracy"]),
                    _fmt(f["agreement"]), f["description_length"]] for n, f in fam.items()])
-        + divs["fig-correct"] + divs.get("fig-diagnostics", "")))
-    sections += [
+        + divs["fig-correct"] + divs.get("fig-diagnostics", ""))
+
+
+def _interference_section(a: dict, divs: dict) -> str:
+    inter = a["interference"]
+    wave_data = json.dumps({"freqs": a["logit_fit"]["freqs"], "alpha": a["logit_fit"]["alpha"],
+                            "classes": inter["classes"], "tokens": inter["tokens"],
+                            "n": a["group_order"], "p": a["p"], "sign": inter["sign"]})
+    return _section(
+        "Interference", "logit(c) = Σ_k α_k cos(w_k(x−c)), x = f(a) ± f(b) in the discovered "
+        "coordinates: the waves line up only at the answer.",
+        '<div class="controls">a<input id="wave-a" type="number" value="'
+        f'{esc(inter["a"])}">b<input id="wave-b" type="number" value="{esc(inter["b"])}">'
+        '<span id="wave-msg"></span></div>' + divs["fig-interference"]
+        + _json_script("wave-data", wave_data))
+
+
+def _detail_sections(a: dict, divs: dict) -> list[str]:
+    return [
         _section("Key frequencies", f"Views: embed {a['keys']['views']['embed']}, neurons "
                  f"{a['keys']['views']['neurons']}, unembed {a['keys']['views']['unembed']}. "
                  f"Rule: {a['key_frequency_rule']}.", divs["fig-spectrum"]),
@@ -188,33 +230,45 @@ def render(ctx: ReportContext, plotly_js: str) -> str:
                  "watch the circle form from noise.", divs["fig-circles"]),
         _section("Neurons", "Each neuron's activation over all pairs, in Fourier terms.",
                  divs["fig-neurons"]),
-        _section("Interference", "logit(c) = Σ_k α_k cos(w_k(x−c)), x = f(a) ± f(b) in the "
-                 "discovered coordinates: the waves line up only at the answer.", '<div class="controls">a<input id="wave-a" type="number" value="'
-                 f'{esc(inter["a"])}">b<input id="wave-b" type="number" value="{esc(inter["b"])}">'
-                 '<span id="wave-msg"></span></div>' + divs["fig-interference"]
-                 + _json_script("wave-data", wave_data)),
+        _interference_section(a, divs),
         _section("Ablations", "Loss and accuracy after each ablation, on every pair of the grid.",
                  _table(["ablation", "what", "loss", "accuracy", "test loss", "test accuracy"],
                         [[r["name"], r["description"], _fmt(r["loss"]), _fmt(r["acc"]),
                           _fmt(r["test_loss"]), _fmt(r["test_acc"])] for r in a["ablations"]])),
     ]
-    if ctx.program:
-        v = ctx.program["verification"]
+
+
+def _program_section(ctx: ReportContext) -> list[str]:
+    if not ctx.program:
+        return []
+    v = ctx.program["verification"]
+    return [_section("The extracted program", f"Verdict: {v['verdict']} ({v['rule']}).",
+                     program_rows(ctx, [
+                         ["program accuracy, all pairs", _fmt(v["program_accuracy"])],
+                         ["program accuracy, held out", _fmt(v["program_test_accuracy"])],
+                         ["agreement with the network", _fmt(v["agreement"])],
+                         ["train cross-entropy: program / network",
+                          f"{_fmt(v['program_train_loss'])} / {_fmt(v['network_train_loss'])}"],
+                         ["network accuracy without the program's frequencies",
+                          _fmt(v["ablated_accuracy"])],
+                         ["constants vs lookup entries",
+                          f"{v['n_constants']} vs {v['lookup_entries']}"],
+                     ]) + f"<pre>{esc(ctx.program_source or '')}</pre>")]
+
+
+def render(ctx: ReportContext, plotly_js: str) -> str:
+    """The report of a run on a Z_N task as one HTML string."""
+    a = ctx.analysis
+    divs, scripts = plot_all(_cyclic_figures(ctx))
+    sections = [training_section(ctx, divs, "; rule in analysis.json")]
+    if "fig-progress" in divs:
         sections.append(_section(
-            "The extracted program", f"Verdict: {v['verdict']} ({v['rule']}).",
-            _table(["check", "value"], [
-                ["program accuracy, all pairs", _fmt(v["program_accuracy"])],
-                ["program accuracy, held out", _fmt(v["program_test_accuracy"])],
-                ["agreement with the network", _fmt(v["agreement"])],
-                ["train cross-entropy: program / network",
-                 f"{_fmt(v['program_train_loss'])} / {_fmt(v['network_train_loss'])}"],
-                ["network accuracy without the program's frequencies", _fmt(v["ablated_accuracy"])],
-                ["constants vs lookup entries", f"{v['n_constants']} vs {v['lookup_entries']}"],
-                ["first epoch the program is right on all pairs",
-                 _fmt(ctx.program.get("first_correct_epoch"))],
-                ["network grokked at", _fmt(ctx.program.get("grokked_epoch"))],
-            ]) + f"<pre>{esc(ctx.program_source or '')}</pre>"))
-    sections.append(run_section(ctx))
+            "Progress measures", "Structure in the weights moves with held-out performance: "
+            f"Spearman(restricted loss, test loss) = {_fmt(a.get('structure_test_loss_spearman'), 3)} "
+            "from the end of memorization.", divs["fig-progress"]))
+    sections += llc_section(ctx, divs, "the restricted and excluded losses")
+    sections += [_which_program(a, divs), *_detail_sections(a, divs), *_program_section(ctx),
+                 run_section(ctx)]
     return page(ctx, plotly_js, f"{a['task']} mod {a['p']}", _cards(ctx), sections, scripts,
                 INTERFERENCE_JS)
 

@@ -7,13 +7,13 @@ import os
 from pathlib import Path
 
 from groklab.store import ANALYSIS_FILE, LLC_FILE, PROGRAM_JSON, RunStore
-from groklab.sweep.spec import SweepRun
 
 RUNS_DIR = "runs"
 ERRORS_DIR = "errors"
 
 
-def run_dir(sweep_dir: Path, run: SweepRun) -> Path:
+def run_dir(sweep_dir: Path, run) -> Path:
+    """The run directory of a sweep.spec.SweepRun."""
     return Path(sweep_dir) / RUNS_DIR / run.run_id
 
 
