@@ -14,7 +14,7 @@ import torch
 
 from conftest import groklab_cli
 from handbuilt import character_mlp, fourier_transformer
-from groklab.analysis.group_analyze import analyze_group_model
+from groklab.analysis.group_analysis import analyze_group_model
 from groklab.models.layouts.chughtai2023 import split as chughtai_dataset
 from groklab.analysis.representations import group_view
 from groklab.config import TaskConfig
@@ -22,7 +22,7 @@ from groklab.errors import GroklabError
 from groklab.groups.elements import make_group
 from groklab.groups.irreps import (check, conjugacy_classes, cycle_type, irreps, murnaghan_nakayama,
                                    partitions, projector, resolve)
-from groklab.synth.group_run import extract_group_model
+from groklab.synth.group_program import extract_group_model
 from groklab.tasks import make_dataset
 
 GROUPS = ["S3", "S4", "S5", "A4", "A5", "D6", "D7", "C8", "C9"]
@@ -182,7 +182,7 @@ def test_untrained_network_has_no_algorithm():
 
 
 def test_cyclic_group_path_matches_the_fourier_path():
-    from groklab.analysis.analyze import analyze_model
+    from groklab.analysis.cyclic_analysis import analyze_model
 
     p, freqs = 31, (3, 7, 11)
     model = fourier_transformer(p, freqs)

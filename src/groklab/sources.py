@@ -43,6 +43,13 @@ class Loaded:
             load_weights(self.model, self.weights, f"{self.source.get('path')} (epoch {self.epoch})")
 
 
+def accuracy(loaded: Loaded) -> float:
+    """The loaded model's accuracy on every pair of its dataset."""
+    with torch.no_grad():
+        answers = loaded.model.logits(torch.as_tensor(loaded.data.pairs)).argmax(-1).numpy()
+    return float((answers == loaded.data.labels).mean())
+
+
 def _checkpoint(store: RunStore, checkpoint: int | None) -> int:
     epochs = store.checkpoint_epochs()
     if not epochs:

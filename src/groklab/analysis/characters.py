@@ -1,5 +1,5 @@
 """The character program of a group-composition network: the program, its fit, and how it stands
-against the network (synth.characters gives the verdict and writes program.py).
+against the network (synth.group_verify gives the verdict and writes program.py).
 
 Program (Chughtai et al. 2023): logit(c) = SCALE · Σ_{ρ∈K} α_ρ χ_ρ(a·b·c⁻¹) over the key irreps K.
 α is the least-squares fit of the network's product component M[g, c] (analysis.representations),

@@ -6,17 +6,18 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import torch
 
-from groklab.analysis.analyze import AnalysisResult, analyze_with_frame
+from groklab.analysis.cyclic_analysis import AnalysisResult, analyze_with_frame
 from groklab.analysis.diagnostics import distance_irrelevance, gradient_symmetricity
 from groklab.analysis.embeddings import circle
 from groklab.analysis.frame import Frame, build_frame, frame_coords
 from groklab.analysis.grokking import phases
 from groklab.analysis.probe import Probe
 from groklab.analysis.progress import emergence, lead, measure, spearman
+from groklab.engine.tracking import Curve
 from groklab.sources import Loaded
-from groklab.synth.run import ExtractResult, curve_point, extract_with_frame, first_correct
+from groklab.synth.cyclic_program import (ExtractResult, curve_point, extract_with_frame,
+                                          first_correct)
 from groklab.tasks import Dataset
 
 CIRCLE_FRAMES = 40  # checkpoints at which the report's circles are drawn (evenly spaced)
@@ -40,7 +41,8 @@ class Progress:
         model, freqs = self.loaded.model, self.result.key_frequencies
         point = measure(self.probe, epoch, freqs)
         now = build_frame(model, self.loaded.data, self.frame.maps, (self.frame.sign, 1))
-        point = dataclasses.replace(point, gradient_symmetricity=gradient_symmetricity(model, now.p),
+        point = dataclasses.replace(point,
+                                    gradient_symmetricity=gradient_symmetricity(model, now.p),
                                     distance_irrelevance=distance_irrelevance(now))
         self.points.append(point)
         if epoch in self.picks:
@@ -63,22 +65,6 @@ class Progress:
         r.circle_frames = self.circles
 
 
-class Curve:
-    """The program at every checkpoint in the final checkpoint's coordinates."""
-
-    def __init__(self, result: ExtractResult, frame: Frame, loaded: Loaded):
-        self.result, self.frame, self.loaded = result, frame, loaded
-        self.points = []
-
-    def at(self, epoch: int) -> None:
-        self.points.append(curve_point(self.loaded.model, self.loaded.data, self.frame, epoch))
-
-    def finish(self) -> None:
-        self.result.curve = self.points
-        self.result.first_correct_epoch = first_correct(self.points)
-        self.result.grokked_epoch = (self.loaded.store.read_summary() or {}).get("grokked_epoch")
-
-
 class CyclicDomain:
     kind = "cyclic"
 
@@ -95,12 +81,8 @@ class CyclicDomain:
         return extract_with_frame(loaded.model, loaded.data, source)
 
     def curve(self, result: ExtractResult, frame: Frame, loaded: Loaded) -> Curve:
-        return Curve(result, frame, loaded)
+        return Curve(result, loaded, lambda e: curve_point(loaded.model, loaded.data, frame, e),
+                     first_correct)
 
-    def loaded_line(self, loaded: Loaded) -> str:
-        model, data = loaded.model, loaded.data
-        with torch.no_grad():
-            acc = float((model.logits(torch.as_tensor(data.pairs)).argmax(-1).numpy()
-                         == data.labels).mean())
-        return (f"loaded {loaded.source['path']} ({model.cfg.kind}, p={data.task.p}, task "
-                f"{data.task.name}): accuracy on all {len(data.pairs)} pairs {acc:.4f}")
+    def describe(self, data: Dataset) -> str:
+        return f"p={data.task.p}, task {data.task.name}"

@@ -47,8 +47,8 @@ class Domain(Protocol):
     def curve(self, result: Any, state: Any, loaded: Loaded) -> Tracker:
         """Fills the result's program curve over every checkpoint."""
 
-    def loaded_line(self, loaded: Loaded) -> str:
-        """The line printed when a model file is loaded (its kind, task and accuracy)."""
+    def describe(self, data: Dataset) -> str:
+        """The task in a few words, for the line printed when a model file is loaded."""
 
 
 DOMAINS: tuple[Domain, ...] = (GroupDomain(), CyclicDomain())  # the first that handles a task

@@ -6,11 +6,12 @@ from __future__ import annotations
 import torch
 
 from groklab.analysis.grokking import phases
-from groklab.analysis.group_analyze import GroupAnalysisResult, analyze_group_model
+from groklab.analysis.group_analysis import GroupAnalysisResult, analyze_group_model
 from groklab.analysis.progress import lead
 from groklab.analysis.representations import group_progress
+from groklab.engine.tracking import Curve
 from groklab.sources import Loaded
-from groklab.synth.group_run import (GroupExtractResult, curve_point, extract_group_model,
+from groklab.synth.group_program import (GroupExtractResult, curve_point, extract_group_model,
                                      first_correct)
 from groklab.tasks import Dataset
 
@@ -31,22 +32,6 @@ class Progress:
         self.result.lead = lead(self.points)
 
 
-class Curve:
-    """The character program on the final key irreps at every checkpoint."""
-
-    def __init__(self, result: GroupExtractResult, loaded: Loaded):
-        self.result, self.loaded, self.points = result, loaded, []
-
-    def at(self, epoch: int) -> None:
-        self.points.append(curve_point(self.loaded.model, self.loaded.data,
-                                       self.result.program.irreps, epoch))
-
-    def finish(self) -> None:
-        self.result.curve = self.points
-        self.result.first_correct_epoch = first_correct(self.points)
-        self.result.grokked_epoch = (self.loaded.store.read_summary() or {}).get("grokked_epoch")
-
-
 class GroupDomain:
     kind = "group"
 
@@ -64,12 +49,9 @@ class GroupDomain:
             return extract_group_model(loaded.model, loaded.data, source), None
 
     def curve(self, result: GroupExtractResult, state, loaded: Loaded) -> Curve:
-        return Curve(result, loaded)
+        names = result.program.irreps
+        return Curve(result, loaded, lambda e: curve_point(loaded.model, loaded.data, names, e),
+                     first_correct)
 
-    def loaded_line(self, loaded: Loaded) -> str:
-        model, data = loaded.model, loaded.data
-        with torch.no_grad():
-            acc = float((model.logits(torch.as_tensor(data.pairs)).argmax(-1).numpy()
-                         == data.labels).mean())
-        return (f"loaded {loaded.source['path']} ({model.cfg.kind}, {data.task.group}): accuracy "
-                f"on all {len(data.pairs)} pairs {acc:.4f}")
+    def describe(self, data: Dataset) -> str:
+        return data.task.group

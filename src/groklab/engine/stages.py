@@ -16,8 +16,10 @@ import torch
 
 from groklab.engine.domain import Tracker, domain_for
 from groklab.models import HookedModel
-from groklab.sources import DEFAULT_FILE_DATA_SEED, Loaded, checkpoint_pass, load_file, load_run
-from groklab.store import ANALYSIS_FILE, PROGRAM_FILE, PROGRAM_JSON, RunStore, write_json, write_text
+from groklab.sources import (DEFAULT_FILE_DATA_SEED, Loaded, accuracy, checkpoint_pass, load_file,
+                             load_run)
+from groklab.store import (ANALYSIS_FILE, PROGRAM_FILE, PROGRAM_JSON, RunStore, write_json,
+                           write_text)
 from groklab.tasks import Dataset
 
 Progress = Callable[[int, int], None]
@@ -128,7 +130,8 @@ def analyze_file(path: str | Path, layout: str | None = None, task: str | None =
     """Analyse a model file users bring; its accuracy on all pairs is printed first."""
     loaded = load_file(path, layout, task, p, act, frac_train, data_seed, config_path)
     domain = domain_for(loaded.data)
-    report(domain.loaded_line(loaded))
+    report(f"loaded {path} ({loaded.model.cfg.kind}, {domain.describe(loaded.data)}): accuracy on "
+           f"all {len(loaded.data.pairs)} pairs {accuracy(loaded):.4f}")
     result, _ = domain.analyze(loaded)
     out = Path(json_path) if json_path else Path(path).with_suffix(".analysis.json")
     write_json(out, result.to_dict())

@@ -4,7 +4,7 @@ emission. The stages over runs and files are the engine's (groklab.engine); `ext
 against earlier versions."""
 
 from groklab.synth.program import Program
-from groklab.synth.run import ExtractResult
+from groklab.synth.cyclic_program import ExtractResult
 
 _ENGINE = ("extract_file", "extract_model", "extract_run")
 __all__ = ["ExtractResult", "Program", *_ENGINE]

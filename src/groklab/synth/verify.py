@@ -98,3 +98,26 @@ def verify(program: Program, frame: Frame, necessity: bool = True) -> Verificati
         cross_entropy(prog_logits, labels[train]),
         cross_entropy(frame.logits[train], labels[train]), program.scale, ablated,
         program.n_constants, len(valid), verdict(program, acc, agreement, test_agreement, ablated))
+
+
+def pct(x: float | None) -> str:
+    """A share as a percentage for the terminal ("-" when there is none)."""
+    return "-" if x is None else f"{x:.2%}"
+
+
+class ProgramResult:
+    """What every domain's extract result offers the CLI: the verdict of its verification and the
+    terminal lines every program shares (the rest: `algorithm`, `key_set`, `summary_lines`)."""
+
+    verification: Verification
+
+    @property
+    def verdict(self) -> str:
+        return self.verification.verdict
+
+    def check_lines(self) -> list[str]:
+        v = self.verification
+        return [f"  accuracy {pct(v.program_accuracy)} on all pairs, "
+                f"{pct(v.program_test_accuracy)} held out",
+                f"  agreement with the network {pct(v.agreement)} (held out "
+                f"{pct(v.test_agreement)})"]

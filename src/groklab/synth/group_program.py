@@ -12,13 +12,14 @@ from groklab.analysis.representations import choose_key_irreps, model_logits, sc
 from groklab.models import HookedModel
 from groklab.rules import RIGHT
 from groklab.store import to_jsonable
-from groklab.synth.characters import (CharacterVerification, emit_lookup, emit_program,
+from groklab.synth.group_verify import (CharacterVerification, emit_lookup, emit_program,
                                       verify_program)
+from groklab.synth.verify import ProgramResult, pct
 from groklab.tasks import Dataset
 
 
 @dataclass
-class GroupExtractResult:
+class GroupExtractResult(ProgramResult):
     source: dict
     program: CharacterProgram
     verification: CharacterVerification
@@ -28,10 +29,6 @@ class GroupExtractResult:
     curve: list[dict] | None = None  # per checkpoint: epoch, accuracy, agreement, verdict
     first_correct_epoch: int | None = None
     grokked_epoch: int | None = None
-
-    @property
-    def verdict(self) -> str:
-        return self.verification.verdict
 
     @property
     def algorithm(self) -> str:
@@ -45,14 +42,11 @@ class GroupExtractResult:
     def summary_lines(self) -> list[str]:
         """The terminal summary."""
         v, prog = self.verification, self.program
-        pct = lambda x: "-" if x is None else f"{x:.2%}"  # noqa: E731
         lines = [
             f"algorithm: {v.algorithm}   verdict: {v.verdict}   ({v.rule})",
             f"program: logit(c) = {prog.scale:.3g} * sum over {list(prog.irreps)} of alpha * "
             f"chi(a.b.c^-1), alpha {[round(a, 4) for a in prog.alpha]} ({prog.group})",
-            f"  accuracy {pct(v.program_accuracy)} on all pairs, {pct(v.program_test_accuracy)} "
-            "held out",
-            f"  agreement with the network {pct(v.agreement)} (held out {pct(v.test_agreement)})",
+            *self.check_lines(),
             f"  substitution: train cross-entropy {v.program_train_loss:.3g} (program) vs "
             f"{v.network_train_loss:.3g} (network)",
             f"  necessity: network accuracy without the key irreps' product component "

@@ -18,7 +18,7 @@ from groklab.store import to_jsonable
 from groklab.synth.emit import emit
 from groklab.synth.extract import program_of
 from groklab.synth.program import Program
-from groklab.synth.verify import Verification, verify
+from groklab.synth.verify import ProgramResult, Verification, pct, verify
 from groklab.tasks import Dataset
 
 CURVE_TEST_AGREEMENT = RIGHT  # a checkpoint's program counts as right only if it agrees this much
@@ -40,7 +40,7 @@ class CurvePoint:
 
 
 @dataclass
-class ExtractResult:
+class ExtractResult(ProgramResult):
     """A program, its verification, the family comparison it rests on, and (for runs) the curve."""
 
     source: dict
@@ -55,10 +55,6 @@ class ExtractResult:
     grokked_epoch: int | None = None
 
     @property
-    def verdict(self) -> str:
-        return self.verification.verdict
-
-    @property
     def algorithm(self) -> str:
         return self.program.algorithm
 
@@ -70,7 +66,6 @@ class ExtractResult:
     def summary_lines(self) -> list[str]:
         """The terminal summary."""
         v, prog = self.verification, self.program
-        pct = lambda x: "-" if x is None else f"{x:.2%}"  # noqa: E731
         maps = f"input map {prog.input_kind}, output map {prog.output_kind}" + (
             f" (generator {prog.generator})" if prog.generator else "")
         lines = [
@@ -80,9 +75,7 @@ class ExtractResult:
             f"{prog.sign:+d}, frequencies {list(prog.freqs)}, amplitudes "
             f"{[round(a, 3) for a in prog.alpha]}"
             + (f", profile {prog.profile}" if prog.profile else ""),
-            f"  accuracy {pct(v.program_accuracy)} on all pairs, {pct(v.program_test_accuracy)} "
-            "held out",
-            f"  agreement with the network {pct(v.agreement)} (held out {pct(v.test_agreement)})",
+            *self.check_lines(),
             f"  substitution: train cross-entropy {v.program_train_loss:.3g} (program, scale "
             f"{v.scale:.3g}) vs {v.network_train_loss:.3g} (network)",
             f"  necessity: network accuracy without these frequencies' directions "
