@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from groklab.analysis.cyclic_analysis import analyze_model
+from groklab.analysis.cyclic.analyze import analyze_model
 from groklab.sources import load_run_model
-from groklab.analysis.group_analysis import analyze_group_model
+from groklab.analysis.group.analyze import analyze_group_model
 from groklab.config import TaskConfig, preset
 from groklab.store import RunStore
 from groklab.tasks import make_dataset

@@ -38,7 +38,7 @@ def measure(name: str, out: str) -> dict:
     import torch
 
     from groklab.sources import load_run_model
-    from groklab.analysis.diagnostics import diagnose
+    from groklab.analysis.cyclic.diagnostics import diagnose
     from groklab.engine import extract_model
     from groklab.tasks import make_dataset
     from groklab.train import run
@@ -53,7 +53,7 @@ def measure(name: str, out: str) -> dict:
     data = make_dataset(cfg.task)
     t0, c0 = time.perf_counter(), time.process_time()
     r = extract_model(model, data, {"run": name})
-    from groklab.analysis.frame import build_frame
+    from groklab.analysis.cyclic.frame import build_frame
 
     diag = diagnose(model, build_frame(model, data))
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0

@@ -12,8 +12,8 @@ import tempfile
 import time
 import warnings
 
-from groklab.analysis.llc import LLCSettings, estimate_model
-from groklab.analysis.llc_devinterp import devinterp_estimate
+from groklab.analysis.llc.estimator import LLCSettings, estimate_model
+from groklab.analysis.llc.devinterp import devinterp_estimate
 from groklab.config import RunConfig
 from groklab.tasks import make_dataset
 from groklab.train import run

@@ -15,7 +15,7 @@ import torch
 
 def main() -> None:
     from groklab.sources import load_run_model
-    from groklab.analysis.llc import LLCSettings, estimate, estimate_model, pick_checkpoints
+    from groklab.analysis.llc.estimator import LLCSettings, estimate, estimate_model, pick_checkpoints
     from groklab.models.io import load_weights
     from groklab.store import RunStore
     from groklab.tasks import make_dataset

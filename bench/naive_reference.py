@@ -35,8 +35,8 @@ def naive_loss(params, tokens, labels):
 def naive_progress_point(model, p: int, freqs: list[int]) -> dict:
     """One checkpoint's measures computed the straightforward way: the plain forward at every
     position, each neuron's 2-D Fourier transform in a Python loop, the restricted logits by a full
-    2-D transform per output class. For benchmarking groklab.analysis.progress.measure."""
-    from groklab.analysis.fourier import fourier_basis
+    2-D transform per output class. For benchmarking groklab.analysis.cyclic.progress.measure."""
+    from groklab.analysis.cyclic.fourier import fourier_basis
 
     a = torch.arange(p)
     pairs = torch.cartesian_prod(a, a)

@@ -22,7 +22,7 @@ def fourier_transformer(p: int = 31, freqs=(3, 7, 11), phases: int = 8, scale: f
     div, b enters with the opposite phase (cos(w(i - j)) = cos(wi)cos(wj) + sin(wi)sin(wj)).
     `embed_coord` [p] replaces the input coordinates of every token (e.g. t² mod p: the network
     then computes a² + b²); `amplitudes` scales each frequency's embedding plane."""
-    from groklab.analysis.fourier import task_coords
+    from groklab.analysis.cyclic.fourier import task_coords
 
     c = task_coords(task, p)
     position = np.full(p, -1)

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from groklab.analysis.coordinates import discover_map, identity_map
-from groklab.analysis.diagnostics import distance_irrelevance, gradient_symmetricity
-from groklab.analysis.families import compare
-from groklab.analysis.frame import frame_from_logits
+from groklab.analysis.cyclic.coordinates import discover_map, identity_map
+from groklab.analysis.cyclic.diagnostics import distance_irrelevance, gradient_symmetricity
+from groklab.analysis.cyclic.families import compare
+from groklab.analysis.cyclic.frame import frame_from_logits
 from groklab.config import ModelConfig, TaskConfig
 from groklab.models import build_model
 from groklab.tasks import make_dataset
@@ -88,7 +88,7 @@ def _circle_rows(coord, n, freqs, amps, rng, noise=0.0):
 
 @pytest.mark.parametrize("kind", ["identity", "square", "discrete_log", "table"])
 def test_maps_are_discovered_from_circles(kind):
-    from groklab.analysis.coordinates import closed_forms
+    from groklab.analysis.cyclic.coordinates import closed_forms
 
     rng = np.random.default_rng(3)
     maps = {m.kind: m for m in closed_forms(P)}

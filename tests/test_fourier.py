@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from groklab.analysis.fourier import task_coords, fourier_basis, freq_norms, generator, gini
+from groklab.analysis.cyclic.fourier import task_coords, fourier_basis, freq_norms, generator, gini
 
 
 @pytest.mark.parametrize("n", [7, 10, 31])
@@ -47,7 +47,7 @@ def test_discrete_log_coordinates_turn_mul_into_add():
 def test_neuron_fve_is_centred_and_in_float64():
     """A neuron with mean 100 and sd 0.01 that is a pure frequency-3 wave has FVE 1 for k = 3, not
     more (float32 and an uncentred total would give nonsense), and 0 elsewhere."""
-    from groklab.analysis.neurons import neuron_fve
+    from groklab.analysis.cyclic.neurons import neuron_fve
 
     n = 31
     a, b = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
@@ -60,7 +60,7 @@ def test_neuron_fve_is_centred_and_in_float64():
 
 
 def test_nyquist_frequency_of_an_even_group_is_a_frequency():
-    from groklab.analysis.neurons import neuron_fve
+    from groklab.analysis.cyclic.neurons import neuron_fve
 
     n = 12
     assert freq_norms(np.eye(n)).shape == (6,)

@@ -14,9 +14,9 @@ import torch
 
 from conftest import groklab_cli
 from handbuilt import character_mlp, fourier_transformer
-from groklab.analysis.group_analysis import analyze_group_model
+from groklab.analysis.group.analyze import analyze_group_model
 from groklab.models.layouts.chughtai2023 import split as chughtai_dataset
-from groklab.analysis.representations import group_view
+from groklab.analysis.group.representations import group_view
 from groklab.config import TaskConfig
 from groklab.errors import GroklabError
 from groklab.groups.elements import make_group
@@ -182,7 +182,7 @@ def test_untrained_network_has_no_algorithm():
 
 
 def test_cyclic_group_path_matches_the_fourier_path():
-    from groklab.analysis.cyclic_analysis import analyze_model
+    from groklab.analysis.cyclic.analyze import analyze_model
 
     p, freqs = 31, (3, 7, 11)
     model = fourier_transformer(p, freqs)

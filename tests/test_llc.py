@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from conftest import groklab_cli, handbuilt_run
-from groklab.analysis.llc import LLCSettings, estimate
+from groklab.analysis.llc.estimator import LLCSettings, estimate
 from groklab.errors import GroklabError
 
 

@@ -16,8 +16,8 @@ devinterp = pytest.importorskip("devinterp", reason="the [slt] extra (devinterp 
                                                      "installed")
 datasets = pytest.importorskip("datasets")
 
-from groklab.analysis.llc import LLCSettings, estimate_model  # noqa: E402
-from groklab.analysis.llc_devinterp import devinterp_estimate  # noqa: E402
+from groklab.analysis.llc.estimator import LLCSettings, estimate_model  # noqa: E402
+from groklab.analysis.llc.devinterp import devinterp_estimate  # noqa: E402
 from groklab.config import RunConfig  # noqa: E402
 from groklab.tasks import make_dataset  # noqa: E402
 from groklab.train import run  # noqa: E402
@@ -52,7 +52,7 @@ def test_groklab_and_devinterp_agree_on_linear_regression():
     """The regular model of tests/test_llc.py (d = 10, λ = 5) through both estimators."""
     from devinterp.slt.llc import llc
 
-    from groklab.analysis.llc import estimate
+    from groklab.analysis.llc.estimator import estimate
 
     n, d = 2000, 10
     gen = torch.Generator().manual_seed(0)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from groklab.analysis.grokking import phases
-from groklab.analysis.progress import ProgressPoint, lead, spearman
+from groklab.analysis.cyclic.progress import ProgressPoint
+from groklab.analysis.trends import lead, spearman
 
 
 def _rows(last: int = 6000, nan_at: int | None = None) -> list[dict]:

@@ -7,8 +7,8 @@ import subprocess
 import pytest
 
 from conftest import groklab_cli, handbuilt_run
-from groklab.analysis.llc import LLCSettings
-from groklab.analysis.llc_run import calibrate, llc_run
+from groklab.analysis.llc.estimator import LLCSettings
+from groklab.analysis.llc.llc_json import calibrate, llc_run
 from groklab.api import report
 from groklab.engine import analyze_run
 from groklab.engine import extract_run

@@ -247,8 +247,8 @@ def _checkpoints_arg(value: str) -> str | int:
 
 
 def cmd_llc(args: argparse.Namespace) -> int:
-    from groklab.analysis.llc import LLCSettings
-    from groklab.analysis.llc_run import calibrate, llc_run, require_checkpoints
+    from groklab.analysis.llc.estimator import LLCSettings
+    from groklab.analysis.llc.llc_json import calibrate, llc_run, require_checkpoints
     from groklab.api import ticker
     from groklab.train.run import set_threads
 

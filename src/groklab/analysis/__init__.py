@@ -3,7 +3,7 @@ measures, phases, the LLC. The stages over runs and files are the engine's (grok
 `analyze_run`, `analyze_file` and `analyze_model` are re-exported here, loaded on first use, for
 code written against earlier versions."""
 
-from groklab.analysis.cyclic_analysis import AnalysisResult
+from groklab.analysis.cyclic.analyze import AnalysisResult
 
 _ENGINE = ("analyze_file", "analyze_model", "analyze_run")
 __all__ = ["AnalysisResult", *_ENGINE]

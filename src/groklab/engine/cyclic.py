@@ -7,13 +7,14 @@ import dataclasses
 
 import numpy as np
 
-from groklab.analysis.cyclic_analysis import AnalysisResult, analyze_with_frame
-from groklab.analysis.diagnostics import distance_irrelevance, gradient_symmetricity
-from groklab.analysis.embeddings import circle
-from groklab.analysis.frame import Frame, build_frame, frame_coords
+from groklab.analysis.cyclic.analyze import AnalysisResult, analyze_with_frame
+from groklab.analysis.cyclic.diagnostics import distance_irrelevance, gradient_symmetricity
+from groklab.analysis.cyclic.embeddings import circle
+from groklab.analysis.cyclic.frame import Frame, build_frame, frame_coords
 from groklab.analysis.grokking import phases
-from groklab.analysis.probe import Probe
-from groklab.analysis.progress import emergence, lead, measure, spearman
+from groklab.analysis.cyclic.probe import Probe
+from groklab.analysis.cyclic.progress import emergence, measure
+from groklab.analysis.trends import lead, spearman
 from groklab.engine.tracking import Curve
 from groklab.sources import Loaded
 from groklab.synth.cyclic_program import (ExtractResult, curve_point, extract_with_frame,

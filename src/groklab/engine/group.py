@@ -6,9 +6,9 @@ from __future__ import annotations
 import torch
 
 from groklab.analysis.grokking import phases
-from groklab.analysis.group_analysis import GroupAnalysisResult, analyze_group_model
-from groklab.analysis.progress import lead
-from groklab.analysis.representations import group_progress
+from groklab.analysis.group.analyze import GroupAnalysisResult, analyze_group_model
+from groklab.analysis.trends import lead
+from groklab.analysis.group.representations import group_progress
 from groklab.engine.tracking import Curve
 from groklab.sources import Loaded
 from groklab.synth.group_program import (GroupExtractResult, curve_point, extract_group_model,

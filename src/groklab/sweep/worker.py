@@ -41,8 +41,8 @@ def work(path: str, config_dict: dict, stages: tuple[str, ...]) -> str | None:
         if "extract" in stages and not stage_done(Path(path), "extract"):
             extract_run(path, with_curve=False)
         if "llc" in stages and not stage_done(Path(path), "llc"):
-            from groklab.analysis.llc import LLCSettings
-            from groklab.analysis.llc_run import llc_run
+            from groklab.analysis.llc.estimator import LLCSettings
+            from groklab.analysis.llc.llc_json import llc_run
 
             llc_run(path, LLCSettings(), 1)
     except Exception as e:  # noqa: BLE001 - a failed run is recorded, the sweep goes on

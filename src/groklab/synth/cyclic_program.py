@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from groklab.analysis.diagnostics import gradient_symmetricity
-from groklab.analysis.families import FamilyComparison, compare
-from groklab.analysis.frame import Frame, build_frame
+from groklab.analysis.cyclic.diagnostics import gradient_symmetricity
+from groklab.analysis.cyclic.families import FamilyComparison, compare
+from groklab.analysis.cyclic.frame import Frame, build_frame
 from groklab.models import HookedModel
 from groklab.rules import RIGHT
 from groklab.store import to_jsonable

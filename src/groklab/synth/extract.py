@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from groklab.analysis.diagnostics import gradient_symmetricity
-from groklab.analysis.families import FamilyComparison, Waves, compare
-from groklab.analysis.frame import Frame, build_frame
+from groklab.analysis.cyclic.diagnostics import gradient_symmetricity
+from groklab.analysis.cyclic.families import FamilyComparison, Waves, compare
+from groklab.analysis.cyclic.frame import Frame, build_frame
 from groklab.analysis.scale import best_scale
 from groklab.models import HookedModel
 from groklab.rules import cross_entropy

@@ -1,5 +1,5 @@
-"""`extract` for group composition: the character program of a checkpoint, verified, emitted as
-program.py, with program.json; over a run, the program at every checkpoint (in the final key irreps).
+"""The group domain's program of one model: the character program (or, for a memorizer, a lookup
+table), verified and emitted as program.py; one curve point per checkpoint (final key irreps).
 """
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from groklab.analysis.characters import CharacterProgram, fit_program, program_terms
-from groklab.analysis.representations import choose_key_irreps, model_logits, scores, view_of
+from groklab.analysis.group.characters import CharacterProgram, fit_program, program_terms
+from groklab.analysis.group.representations import choose_key_irreps, model_logits, scores, view_of
 from groklab.models import HookedModel
 from groklab.rules import RIGHT
 from groklab.store import to_jsonable

@@ -11,8 +11,8 @@ import numpy as np
 
 from dataclasses import dataclass
 
-from groklab.analysis.characters import CharacterProgram, Comparison, compare
-from groklab.analysis.representations import GroupView
+from groklab.analysis.group.characters import CharacterProgram, Comparison, compare
+from groklab.analysis.group.representations import GroupView
 from groklab.rules import MEMORIZING_AGREEMENT, NECESSITY_ACC, cross_entropy
 from groklab.rules import RIGHT as ALGORITHMIC_ACC
 from groklab.rules import verdict as rule_verdict

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from groklab.analysis.frame import Frame
+from groklab.analysis.cyclic.frame import Frame
 from groklab.rules import MEMORIZING_AGREEMENT, NECESSITY_ACC, RIGHT, cross_entropy
 from groklab.rules import verdict as rule_verdict
 from groklab.synth.program import Program

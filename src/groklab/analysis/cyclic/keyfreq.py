@@ -30,9 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from groklab.analysis.fourier import Coords, freq_norms
-from groklab.analysis.logits import restricted
-from groklab.analysis.neurons import NeuronClusters
+from groklab.analysis.cyclic.fourier import Coords, freq_norms
+from groklab.analysis.cyclic.logits import restricted
+from groklab.analysis.cyclic.neurons import NeuronClusters
 from groklab.rules import (FLOOR_PERCENTILE, MIN_CLUSTER_SHARE, NECESSITY_NOISE, NOISE_DRAWS, RIGHT,
                            SUFFICIENT_LOSS_RATIO, VIEW_RATIO, key_set)
 

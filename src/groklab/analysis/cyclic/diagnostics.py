@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from groklab.analysis.frame import Frame
+from groklab.analysis.cyclic.frame import Frame
 from groklab.models import HookedModel
 
 GS_TRIPLES = 100

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from groklab.analysis.fourier import basis_rows, fourier_basis
-from groklab.analysis.logits import excluded, restricted
-from groklab.analysis.probe import Probe
+from groklab.analysis.cyclic.fourier import basis_rows, fourier_basis
+from groklab.analysis.cyclic.logits import excluded, restricted
+from groklab.analysis.cyclic.probe import Probe
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from groklab.analysis.fourier import Coords, plain_coords
+from groklab.analysis.cyclic.fourier import Coords, plain_coords
 from groklab.models import HookedModel
 from groklab.tasks import Dataset
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from groklab.analysis.fourier import basis_rows, fourier_basis, n_freqs
+from groklab.analysis.cyclic.fourier import basis_rows, fourier_basis, n_freqs
 from groklab.rules import NEURON_FVE
 
 CLUSTER_FVE = NEURON_FVE

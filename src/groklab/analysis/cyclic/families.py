@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from groklab.analysis.diagnostics import distance_irrelevance
-from groklab.analysis.frame import Frame
-from groklab.analysis.keyfreq import energy_view
+from groklab.analysis.cyclic.diagnostics import distance_irrelevance
+from groklab.analysis.cyclic.frame import Frame
+from groklab.analysis.cyclic.keyfreq import energy_view
 from groklab.analysis.scale import best_scale
 
 FAMILIES = ("clock", "pizza", "lookup")

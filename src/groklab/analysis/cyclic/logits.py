@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from groklab.analysis.fourier import Coords
+from groklab.analysis.cyclic.fourier import Coords
 
 
 def _grid(c: Coords) -> tuple[np.ndarray, np.ndarray]:

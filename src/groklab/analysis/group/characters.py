@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from groklab.analysis.representations import GroupView, excluded_logits, product_component, scores
+from groklab.analysis.group.representations import GroupView, excluded_logits, product_component, scores
 from groklab.analysis.scale import best_scale
 from groklab.rules import LOOKUP_AGREEMENT
 from groklab.tasks import Dataset

@@ -1,37 +1,33 @@
-"""`analyze`: reverse-engineer the algorithm in a model, verify it, track it over a run.
+"""The cyclic domain's analysis of one model: reverse-engineer the algorithm and verify it.
 
-Reads as the pipeline: load → frame (coordinates discovered from the weights) → snapshot (views) →
-key frequencies → circles, neurons, logit fit → ablations → program families and diagnostics →
-(for runs) progress over every checkpoint and phases → analysis.json.
+Reads as the pipeline: frame (coordinates discovered from the weights) → snapshot (views) → key
+frequencies → circles, neurons, logit fit → ablations → program families and diagnostics. Progress
+over every checkpoint and the phases are filled in by the engine's tracker (engine/cyclic.py).
 
-The JSON schema (version 1) is the `AnalysisResult` dataclass, flattened with `dataclasses.asdict`;
-its top level always has key_frequencies, accuracy, neuron_fraction_explained, logit_fve,
-restricted_loss, excluded_loss, and for runs phases and progress (one object per checkpoint).
+The JSON schema (store.ANALYSIS_SCHEMA, docs/schemas.md) is the `AnalysisResult` dataclass,
+flattened with `dataclasses.asdict`; its top level always has key_frequencies, accuracy,
+neuron_fraction_explained, logit_fve, restricted_loss, excluded_loss, and for runs phases and
+progress (one object per checkpoint).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
 
 import numpy as np
-import torch
 
-from groklab.analysis import keyfreq
-from groklab.analysis.ablations import Ablation, ablation_table
-from groklab.analysis.diagnostics import (correct_logit_matrix, diagnose, distance_irrelevance,
-                                          gradient_symmetricity)
-from groklab.analysis.embeddings import Circle, circle
-from groklab.analysis.families import FamilyComparison, compare
-from groklab.analysis.frame import Frame, build_frame, frame_coords
-from groklab.analysis.grokking import Phases, phases
-from groklab.analysis.logits import LogitFit, excluded, fit_logits, interference, restricted
-from groklab.analysis.neurons import NeuronClusters
-from groklab.analysis.probe import Probe
-from groklab.analysis.progress import ProgressPoint, emergence, lead, scan, snapshot, spearman
+from groklab.analysis.cyclic import keyfreq
+from groklab.analysis.cyclic.ablations import Ablation, ablation_table
+from groklab.analysis.cyclic.diagnostics import correct_logit_matrix, diagnose
+from groklab.analysis.cyclic.embeddings import Circle, circle
+from groklab.analysis.cyclic.families import FamilyComparison, compare
+from groklab.analysis.cyclic.frame import Frame, build_frame, frame_coords
+from groklab.analysis.grokking import Phases
+from groklab.analysis.cyclic.logits import LogitFit, excluded, fit_logits, interference, restricted
+from groklab.analysis.cyclic.neurons import NeuronClusters
+from groklab.analysis.cyclic.probe import Probe
+from groklab.analysis.cyclic.progress import ProgressPoint, snapshot
 from groklab.models import HookedModel
 from groklab.store import ANALYSIS_SCHEMA, to_jsonable
 from groklab.tasks import Dataset

@@ -7,18 +7,16 @@ total sum of squared weights; the key frequencies by the voting rule at that che
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import numpy as np
 import torch
 
-from groklab.analysis import keyfreq
-from groklab.analysis.fourier import gini
-from groklab.analysis.logits import excluded, restricted
-from groklab.analysis.neurons import cluster_neurons
-from groklab.analysis.probe import Probe
+from groklab.analysis.cyclic import keyfreq
+from groklab.analysis.cyclic.fourier import gini
+from groklab.analysis.cyclic.logits import excluded, restricted
+from groklab.analysis.cyclic.neurons import cluster_neurons
+from groklab.analysis.cyclic.probe import Probe
 
 
 @dataclass(frozen=True)
@@ -81,43 +79,6 @@ def measure(probe: Probe, epoch: int, freqs: list[int]) -> ProgressPoint:
                          keyfreq.vote(snap.views))
 
 
-def scan(probe: Probe, states: Iterable[tuple[int, Callable[[], None]]], freqs: list[int],
-         progress: Callable[[int], None] | None = None,
-         diagnostics: Callable[[], tuple[float, float]] | None = None) -> list[ProgressPoint]:
-    """Measure every (epoch, load) state: `load()` puts that checkpoint's weights in probe.model;
-    `diagnostics()` gives (gradient symmetricity, distance irrelevance) of the loaded state."""
-    points = []
-    for epoch, load in states:
-        load()
-        point = measure(probe, epoch, freqs)
-        if diagnostics:
-            point = dataclasses.replace(point, **dict(zip(
-                ("gradient_symmetricity", "distance_irrelevance"), diagnostics())))
-        points.append(point)
-        if progress:
-            progress(epoch)
-    return points
-
-
-def rankdata(x: np.ndarray) -> np.ndarray:
-    """Ranks with ties averaged (as scipy.stats.rankdata)."""
-    x = np.asarray(x, dtype=float)
-    order = np.argsort(x, kind="mergesort")
-    ranks = np.empty(len(x))
-    ranks[order] = np.arange(1, len(x) + 1)
-    for value in np.unique(x):
-        tie = x == value
-        ranks[tie] = ranks[tie].mean()
-    return ranks
-
-
-def spearman(x, y) -> float:
-    if len(x) < 3:
-        return float("nan")
-    rx, ry = rankdata(x), rankdata(y)
-    return float(np.corrcoef(rx, ry)[0, 1])
-
-
 def emergence(points: list[ProgressPoint], freqs: list[int]) -> dict[int, int | None]:
     """For each key frequency, the first checkpoint epoch from which it stays key to the end."""
     out = {}
@@ -129,19 +90,3 @@ def emergence(points: list[ProgressPoint], freqs: list[int]) -> dict[int, int | 
             epoch = p.epoch
         out[k] = epoch
     return out
-
-
-LEAD_LOSS = 0.1  # nats: a loss this low means the answers are right with confidence
-
-
-def lead(points: list[ProgressPoint], threshold: float = LEAD_LOSS) -> dict:
-    """When structure forms vs when held-out performance follows: the first checkpoint epoch at
-    which the restricted loss (the key-frequency circuit alone, all pairs) is <= threshold, the
-    first at which the test loss is, and the difference (positive: the structure leads)."""
-    def first(values: list[float]) -> int | None:
-        return next((p.epoch for p, v in zip(points, values) if v <= threshold), None)
-
-    restricted = first([p.restricted_loss for p in points])
-    test = first([p.loss_test for p in points])
-    return {"threshold": threshold, "restricted_epoch": restricted, "test_epoch": test,
-            "lead_epochs": None if restricted is None or test is None else test - restricted}

@@ -33,7 +33,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from groklab.analysis.fourier import generator
+from groklab.analysis.cyclic.fourier import generator
 from groklab.config import is_prime
 
 MAP_KINDS = ("identity", "discrete_log", "square", "table")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from groklab.analysis.fourier import Coords
+from groklab.analysis.cyclic.fourier import Coords
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from groklab.analysis.llc import LLCSettings
+from groklab.analysis.llc.estimator import LLCSettings
 from groklab.errors import GroklabError
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from groklab.sources import load_run_model
-from groklab.analysis.llc import LLC_RULE, LLCEstimate, LLCSettings, estimate_model, pick_checkpoints
+from groklab.analysis.llc.estimator import LLC_RULE, LLCEstimate, LLCSettings, estimate_model, pick_checkpoints
 from groklab.errors import GroklabError
 from groklab.models.io import load_weights
 from groklab.store import LLC_FILE, RunStore, read_json, write_json

@@ -1,10 +1,9 @@
-"""`analyze` for group composition: the irreps pipeline (analysis.representations) over one model
-and over every checkpoint of a run; writes analysis.json with `kind: "group"`.
+"""The group domain's analysis of one model (analysis.json with `kind: "group"`).
 
-Pipeline: load → snapshot on the group's irreps (fractions, key irreps, restricted/excluded loss per
-irrep) → the character program fitted and compared with the network (analysis.characters; it
-decides `algorithm`: characters or lookup; the verdict is extract's) → for runs, progress over
-every checkpoint and the phases → analysis.json.
+Pipeline: snapshot on the group's irreps (fractions, key irreps, restricted/excluded loss per irrep)
+→ the character program fitted and compared with the network (group.characters; it decides
+`algorithm`: characters or lookup; the verdict is extract's). Progress over every checkpoint and
+the phases are filled in by the engine's tracker (engine/group.py).
 """
 
 from __future__ import annotations
@@ -12,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from groklab.analysis.characters import compare, fit_program
+from groklab.analysis.group.characters import compare, fit_program
 from groklab.analysis.grokking import Phases
-from groklab.analysis.representations import (GroupProgressPoint, GroupSnapshot, group_snapshot,
+from groklab.analysis.group.representations import (GroupProgressPoint, GroupSnapshot, group_snapshot,
                                               model_logits, view_of)
 from groklab.models import HookedModel
 from groklab.rules import RIGHT as SUFFICIENT_ACC

@@ -22,8 +22,8 @@ from math import gcd
 import numpy as np
 import torch
 
-from groklab.analysis.coordinates import CoordMap, discover_map, identity_map
-from groklab.analysis.fourier import Coords, plain_coords
+from groklab.analysis.cyclic.coordinates import CoordMap, discover_map, identity_map
+from groklab.analysis.cyclic.fourier import Coords, plain_coords
 from groklab.models import HookedModel
 from groklab.tasks import Dataset
 
