@@ -6,6 +6,12 @@ Usage: python bench/robustness.py [--kills 12] [--seed 0]
    final weights must equal, bit for bit, those of an uninterrupted run, with no duplicated
    metrics rows and no temporary file left.
 2. Corpus: each corrupt input must give exit status 2 and one line on stderr, no traceback.
+3. Surfaces: the corpus of tests/surfaces.py (sweep specs and databases, the sweep's output and
+   flags, group names, emitted group programs, foreign configs and tensors): a non-zero exit, one
+   line, no traceback, nothing changed.
+4. Sweep kill soak: `groklab sweep run` killed with SIGKILL at seeded random moments, the parent
+   alone or its whole process group in turn; no process of it may outlive it, the rerun must not
+   be refused, and the finished table must equal an uninterrupted sweep's.
 """
 
 from __future__ import annotations
@@ -134,17 +140,115 @@ def corpus(root: Path) -> tuple[int, int]:
     return passed, len(cases) + 2
 
 
+SWEEP = """
+stages = ["train", "analyze", "extract"]
+[base]
+task = "add"
+p = 13
+frac_train = 0.5
+d_model = 16
+n_heads = 2
+d_head = 8
+d_mlp = 32
+epochs = 400
+lr = 3e-3
+eval_every = 5
+ckpt_every = 50
+[axes]
+seed = [0, 1]
+weight_decay = [0.5, 1.0]
+"""
+TABLE_KEYS = ("run_id", "state", "memorized_epoch", "grokked_epoch", "key_frequencies",
+              "algorithm", "verdict")
+
+
+def _table(out: Path) -> list[tuple]:
+    import csv
+    import io
+
+    r = cli("sweep", "table", str(out), "--csv")
+    rows = list(csv.DictReader(io.StringIO(r.stdout))) if r.returncode == 0 else []
+    return sorted(tuple(row[k] for k in TABLE_KEYS) for row in rows)
+
+
+def _alive(pgid: int, within: float = 20.0) -> bool:
+    import os
+
+    deadline = time.time() + within
+    while time.time() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def sweep_soak(root: Path, kills: int, seed: int) -> tuple[int, int]:
+    import os
+    import signal
+
+    root.mkdir(parents=True)
+    spec = root / "sweep.toml"
+    spec.write_text(SWEEP)
+    full = root / "full"
+    t0 = time.perf_counter()
+    assert cli("sweep", "run", str(spec), "--out", str(full), "--workers", "2",
+               timeout=900).returncode == 0
+    span = time.perf_counter() - t0
+    want = _table(full)
+    rng = random.Random(seed)
+    passed = 0
+    for k in range(kills):
+        out, victim = root / f"killed_{k}", ("parent", "group")[k % 2]
+        proc = subprocess.Popen([sys.executable, "-m", "groklab.cli", "sweep", "run", str(spec),
+                                 "--out", str(out), "--workers", "2"], start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.5, 0.8 * span))
+        (os.kill if victim == "parent" else os.killpg)(proc.pid, signal.SIGKILL)
+        proc.wait()
+        orphans = _alive(proc.pid)
+        r = cli("sweep", "run", str(spec), "--out", str(out), "--workers", "2", timeout=900)
+        ok = not orphans and r.returncode == 0 and _table(out) == want
+        passed += ok
+        print(f"  {'ok  ' if ok else 'FAIL'} kill {k + 1} ({victim}): "
+              f"{'orphans left' if orphans else 'no orphans'}, rerun exit {r.returncode}"
+              + ("" if r.returncode == 0 else f" ({r.stderr.strip()})"))
+    return passed, kills
+
+
+def surfaces(root: Path) -> tuple[int, int]:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from surfaces import CASES, check
+
+    passed = 0
+    for i, case in enumerate(CASES):
+        where = root / f"case_{i}"
+        where.mkdir(parents=True)
+        held, line = check(case, where)
+        passed += held
+        print(f"  {'ok  ' if held else 'FAIL'} {case.name}: {line}")
+    return passed, len(CASES)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kills", type=int, default=12)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--sweep-kills", type=int, default=10)
     args = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="groklab-robust-"))
     print("corrupt-file corpus")
     c = corpus(root / "corpus")
     print("kill-at-random resume soak")
     s = soak(root / "soak", args.kills, args.seed)
-    print(f"corpus: {c[0]}/{c[1]} one-line errors; soak: {s[0]}/{s[1]} runs exact after kills")
+    print("surfaces corpus")
+    f = surfaces(root / "surfaces")
+    print("sweep kill soak")
+    w = sweep_soak(root / "sweep_soak", args.sweep_kills, args.seed)
+    print(f"corpus: {c[0]}/{c[1]} one-line errors; soak: {s[0]}/{s[1]} runs exact after kills; "
+          f"surfaces: {f[0]}/{f[1]} held; sweep soak: {w[0]}/{w[1]} reruns equal to an "
+          "uninterrupted sweep, no orphans")
 
 
 if __name__ == "__main__":

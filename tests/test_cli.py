@@ -131,3 +131,53 @@ def test_hostile_config_json_is_one_line(tmp_path, case):
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
         assert text in r.stderr and "Traceback" not in r.stderr
     assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["config.json"]  # nothing made
+
+
+def _main(*argv: str) -> int:
+    from groklab.cli import main
+
+    return main(list(argv))
+
+
+@pytest.mark.parametrize("kind", ["cyclic", "group"])
+def test_every_output_flag_is_honoured(tmp_path, kind):
+    """Each command with each of its output flags writes where it is told (and --json of a run
+    replaces RUN/analysis.json, as extract's --json replaces RUN/program.json)."""
+    from conftest import group_handbuilt_run, handbuilt_run
+
+    store = (handbuilt_run if kind == "cyclic" else group_handbuilt_run)(tmp_path / "run")
+    run, out = str(store.path), tmp_path / "out"
+    assert _main("analyze", run, "--json", str(out / "a.json"), "--quiet") == 0
+    assert (out / "a.json").is_file() and not store.file("analysis.json").exists()
+    assert _main("analyze", run, "--quiet", "--no-progress") == 0
+    assert _main("extract", run, "-o", str(out / "p.py"), "--json", str(out / "p.json"),
+                 "--quiet", "--no-curve") == 0
+    assert (out / "p.py").is_file() and (out / "p.json").is_file()
+    assert not store.file("program.py").exists() and not store.file("program.json").exists()
+    assert _main("report", run, "-o", str(out / "r.html")) == 0 and (out / "r.html").is_file()
+    if kind == "group":
+        return  # a group MLP has no TransformerLens layout
+    assert _main("export", run, "-o", str(out / "tl")) == 0
+    model = out / "tl" / "model.safetensors"
+    assert _main("analyze", str(model), "--json", str(out / "fa.json")) == 0
+    assert (out / "fa.json").is_file() and not model.with_suffix(".analysis.json").exists()
+    assert _main("extract", str(model), "-o", str(out / "fp.py"), "--json",
+                 str(out / "fp.json")) == 0
+    assert (out / "fp.py").is_file() and (out / "fp.json").is_file()
+
+
+def test_a_full_disk_while_saving_tensors_is_one_line(tmp_path, monkeypatch):
+    """safetensors raises its own error (not an OSError) when the disk fills: one line."""
+    import torch
+    from safetensors import SafetensorError
+
+    import groklab.store as store
+    from groklab.errors import GroklabError
+
+    def full(*args, **kwargs):
+        raise SafetensorError("Error while serializing: IoError(File too large)")
+
+    monkeypatch.setattr(store, "save_file", full)
+    with pytest.raises(GroklabError, match="cannot write .*disk full"):
+        store.save_tensors(tmp_path / "x.safetensors", {"w": torch.zeros(2)}, {})
+    assert list(tmp_path.iterdir()) == []  # nothing half-written

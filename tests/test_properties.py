@@ -52,3 +52,52 @@ def test_any_cli_flag_value_builds_or_exits_2(field, text):
         assert e.code == 2
     except GroklabError as e:
         assert "\n" not in str(e)
+
+
+SPEC_KEYS = ["base", "axes", "zip", "stages", "slurm", "preset", "seed", "lr", "p", "task",
+             "d_mlp", "frac_train", "mem_gb", "time_min", "extra", "weight_decay", "a\nb"]
+TOML_VALUES = st.recursive(
+    st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=True) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(SPEC_KEYS), inner, max_size=3), max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.dictionaries(st.sampled_from(SPEC_KEYS), TOML_VALUES, max_size=4))
+def test_any_sweep_spec_parses_or_is_a_groklab_error(data):
+    from groklab.sweep.spec import expand, parse_data
+
+    try:
+        spec = parse_data(data, "spec.toml")
+    except GroklabError as e:
+        assert "\n" not in str(e)
+        return
+    assert expand(spec)  # what parses expands
+
+
+PIZZA_KEYS = ["C", "attn_coeff", "act_fn", "frac", "diff_vocab", "n_layers", "eqn_sign"]
+CHUGHTAI_KEYS = ["group", "group_parameter", "frac_train", "seed", "lr"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(which=st.sampled_from(["clockpizza2023", "chughtai2023"]),
+       config=st.dictionaries(st.sampled_from(PIZZA_KEYS + CHUGHTAI_KEYS), JSON_VALUES,
+                              max_size=5),
+       base=st.booleans())
+def test_any_foreign_config_reads_or_is_a_groklab_error(which, config, base):
+    """A layout's config JSON, valid or not, with well-formed tensors: read, or one line."""
+    from pathlib import Path
+
+    import surfaces
+    from groklab.models.layouts import READERS
+
+    sd = surfaces._pizza() if which == "clockpizza2023" else surfaces.CHUGHTAI
+    start = surfaces.PIZZA_CFG if which == "clockpizza2023" else surfaces.CHUGHTAI_CFG
+    config = {**start, **config} if base else config
+    reader = READERS[which]
+    try:
+        imported = reader.read(dict(sd), Path("m.safetensors"), config)
+        if hasattr(reader, "dataset"):
+            reader.dataset(imported, config, "cfg.json")
+    except GroklabError as e:
+        assert "\n" not in str(e)

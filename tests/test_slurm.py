@@ -61,10 +61,10 @@ def test_slurm_and_local_sweeps_give_identical_tables(tmp_path):
 
 
 @pytest.mark.parametrize("options,needle", [
-    ("walltime = 5", "[slurm] walltime: unknown option"),
+    ("walltime = 5", "[slurm] 'walltime': unknown option"),
     ('partition = "debug\\nrm -rf /tmp/x"', "plain words"),  # a newline: a second script line
     ('extra = { qos = "short; touch /tmp/x" }', "plain words"),
-    ("time_min = 0", "must be > 0"),
+    ("time_min = 0", "must be a finite number > 0"),
 ])
 def test_slurm_bad_options_are_one_line(tmp_path, options, needle):
     spec = _spec(tmp_path, extra=f"\n[slurm]\n{options}\n")

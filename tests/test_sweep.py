@@ -50,9 +50,9 @@ def test_ids_are_stable_and_adding_a_value_keeps_them(tmp_path):
 
 
 @pytest.mark.parametrize("extra,text", [
-    ("wings = [1]\n", "wings: unknown config field"),
+    ("wings = [1]\n", "'wings': unknown config field"),
     ("lr = [-1.0]\n", "lr=-1.0 must be > 0"),
-    ("d_mlp = []\n", "d_mlp must be a non-empty list"),
+    ("d_mlp = []\n", "'d_mlp' must be a non-empty list"),
     ("seed = [3]\n", "Cannot overwrite a value"),  # a duplicate key: TOML refuses it
     ("\n[zip]\nweight_decay = [1.0]\n", "duplicate axis"),
     ("\n[zip]\nlr = [1e-3, 2e-3]\nd_mlp = [32]\n", "one length"),
@@ -101,8 +101,24 @@ def test_local_sweep_runs_resumes_and_reports(tmp_path):
     assert "Phase diagram" in html and "Grokking epochs" in html and "<script src=" not in html
 
 
+def _gone(pgid: int, within: float = 20.0) -> bool:
+    """Whether every process of the group has exited (orphaned workers would keep it alive)."""
+    deadline = time.time() + within
+    while time.time() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 @pytest.mark.slow
-def test_killed_sweep_resumes_to_the_same_table(tmp_path):
+@pytest.mark.parametrize("victim", ["group", "parent"])
+def test_killed_sweep_resumes_to_the_same_table(tmp_path, victim):
+    """kill -9 of the whole process group, or of the `sweep run` process alone (as `kill PID` or
+    the OOM killer would): no worker outlives it, no lock blocks the rerun, the table is the
+    uninterrupted one."""
     spec = _spec(tmp_path, epochs=3000)
     full = tmp_path / "full"
     assert groklab_cli("sweep", "run", str(spec), "--out", str(full), "--workers", "2",
@@ -115,8 +131,12 @@ def test_killed_sweep_resumes_to_the_same_table(tmp_path):
     while time.time() < deadline and not list((killed / "runs").glob("*/metrics.jsonl")):
         time.sleep(0.2)
     time.sleep(1.0)
-    os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its workers, mid-way
+    if victim == "group":
+        os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its workers, mid-way
+    else:
+        os.kill(proc.pid, signal.SIGKILL)  # the parent alone: its workers must die with it
     proc.wait()
+    assert _gone(proc.pid), "pool workers outlived the killed sweep"
     status = groklab_cli("sweep", "status", str(killed)).stdout
     assert "done 4" not in status
     r = groklab_cli("sweep", "run", str(spec), "--out", str(killed), "--workers", "2", timeout=900)

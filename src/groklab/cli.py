@@ -152,8 +152,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     target = Path(args.target)
     if target.is_dir():
         result = analyze_run(target, args.checkpoint, with_progress=not args.no_progress,
-                             on_checkpoint=ticker(args.quiet, "analyze"))
-        where = RunStore(target).file(ANALYSIS_FILE)
+                             on_checkpoint=ticker(args.quiet, "analyze"), json_path=args.json)
+        where = args.json or RunStore(target).file(ANALYSIS_FILE)
     else:
         result = analyze_file(target, args.layout, args.task, args.p, args.act, json_path=args.json,
                               config_path=args.config)
@@ -378,7 +378,9 @@ def _analyze_parser(sub) -> None:
     p = sub.add_parser("analyze", help="reverse-engineer the algorithm in a run or a model file")
     _target_flags(p)
     p.add_argument("--p", type=int, default=None, help="modulus of a model file (default: from shapes)")
-    p.add_argument("--json", default=None, help="where to write a model file's analysis JSON")
+    p.add_argument("--json", default=None,
+                   help="where to write the analysis JSON (default RUN/analysis.json, or "
+                        "FILE.analysis.json beside a model file)")
     p.add_argument("--no-progress", action="store_true", help="skip the scan over all checkpoints")
     _cpu_flags(p)
     p.set_defaults(fn=cmd_analyze)

@@ -127,9 +127,9 @@ def _template_dataset(model: HookedModel, p: int, task: str | None, frac_train, 
             raise GroklabError(f"cannot infer the task of {path}: its best accuracy is {acc:.3f} "
                                f"({task} mod {p}); pass --task")
         notes.append(f"task inferred from accuracy: {task} ({acc:.4f})")
-    frac = frac_train or (config or {}).get("frac") or DEFAULT_FILE_FRAC
-    if not isinstance(frac, (int, float)) or not 0 < frac < 1:
-        raise GroklabError(f"{config_path}: frac={frac!r} must lie in (0, 1)")
+    frac = frac_train if frac_train is not None else (config or {}).get("frac", DEFAULT_FILE_FRAC)
+    if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 < frac < 1:
+        raise GroklabError(f"{config_path}: frac={frac!r} must be a number in (0, 1)")
     data = make_dataset(TaskConfig(name=task, p=p, frac_train=float(frac), data_seed=data_seed))
     notes.append(f"the file records no groklab split: held-out figures use groklab's split with "
                  f"frac_train={frac}, data_seed={data_seed}, not the split it was trained on")

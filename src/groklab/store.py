@@ -81,6 +81,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
                 os.fsync(f.fileno())
         except OSError as e:  # a full disk, a vanished directory: one line, nothing half-written
             raise GroklabError(f"cannot write {path}: {e.strerror or e}") from None
+        except SafetensorError as e:  # safetensors' own error for the same faults (not an OSError)
+            raise GroklabError(f"cannot write {path}: {e} (is the disk full?)") from None
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; finished files get the usual mode
@@ -97,6 +99,27 @@ def write_text(path: Path, text: str) -> None:
 
 def write_json(path: Path, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def ensure_dir(path: Path, what: str) -> None:
+    """Create `path` (and its parents) as a writable directory, or one line saying why not."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise GroklabError(f"{what} {path} exists and is not a directory; pass another path")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GroklabError(f"cannot create {what} {path}: {e.strerror or e}") from None
+    if not os.access(path, os.W_OK):
+        raise GroklabError(f"{what} {path} is not writable")
+
+
+def open_lock(path: Path) -> int:
+    """The file descriptor of a lock file (created if missing), not inherited by child processes."""
+    try:
+        return os.open(path, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise GroklabError(f"cannot open the lock file {path}: {e.strerror or e}") from None
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -223,13 +246,8 @@ class RunStore:
     @contextmanager
     def writer(self) -> Iterator["RunStore"]:
         """Hold the run's OS lock for the whole block; a second live writer is refused at once."""
-        try:
-            self.path.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise GroklabError(f"cannot create run directory {self.path}: {e.strerror}") from None
-        if not os.access(self.path, os.W_OK):
-            raise GroklabError(f"run directory {self.path} is not writable")
-        fd = os.open(self.lock_path, os.O_CREAT | os.O_RDWR, 0o644)
+        ensure_dir(self.path, "run directory")
+        fd = open_lock(self.lock_path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -67,9 +67,10 @@ def _write_program(result, code_path: Path, json_path: Path) -> None:
 
 
 def analyze_run(path: str | Path, checkpoint: int | None = None, with_progress: bool = True,
-                on_checkpoint: Progress | None = None, write: bool = True):
+                on_checkpoint: Progress | None = None, write: bool = True,
+                json_path: str | Path | None = None):
     """Analyse a run directory's checkpoint (the last by default) and, with `with_progress`, every
-    checkpoint; writes RUN/analysis.json (holding the run's lock when it writes)."""
+    checkpoint; writes RUN/analysis.json, or `json_path` (holding the run's lock when it writes)."""
     store = RunStore(path)
     with _writing(store, write):
         loaded = load_run(path, checkpoint)
@@ -78,7 +79,8 @@ def analyze_run(path: str | Path, checkpoint: int | None = None, with_progress: 
         if with_progress:
             run_pass(loaded, [domain.progress(result, state, loaded)], on_checkpoint)
         if write:
-            write_json(store.file(ANALYSIS_FILE), result.to_dict())
+            write_json(Path(json_path) if json_path else store.file(ANALYSIS_FILE),
+                       result.to_dict())
     return result
 
 

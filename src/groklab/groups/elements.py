@@ -63,13 +63,14 @@ class Group:
         """An element index from an index (`17`) or an array form (`01423`, `0,1,4,2,3`)."""
         text = text.strip()
         degree = self.perms.shape[1]
-        if re.fullmatch(r"\d+", text) and (len(text) != degree or degree > 10):
+        if re.fullmatch(r"[0-9]+", text) and (len(text) != degree or degree > 10):
             g = int(text)
             if g < self.order:
                 return g
         digits = text.split(",") if "," in text else list(text)
         try:
-            perm = np.array([int(x) for x in digits])
+            perm = np.array([int(x) for x in digits]) \
+                if all(re.fullmatch(r"[0-9]+", x.strip()) for x in digits) else None
         except ValueError:
             perm = None
         if perm is not None and len(perm) == degree:
@@ -81,7 +82,7 @@ class Group:
 
 
 def _check_name(name: str) -> tuple[str, int]:
-    m = re.fullmatch(r"([SADC])(\d+)", name.strip()) if isinstance(name, str) else None
+    m = re.fullmatch(r"([SADC])([1-9][0-9]*)", name) if isinstance(name, str) else None
     if not m:
         raise GroklabError(f"group={name!r} is not a group groklab knows: {GROUP_HELP}")
     letter, n = m.group(1), int(m.group(2))

@@ -12,15 +12,17 @@ import fcntl
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
 from groklab.errors import GroklabError
-from groklab.store import ANALYSIS_FILE, LLC_FILE, PROGRAM_JSON, RunStore, read_json
+from groklab.store import (ANALYSIS_FILE, LLC_FILE, PROGRAM_JSON, RunStore, ensure_dir, open_lock,
+                           read_json)
 from groklab.sweep import results
 from groklab.sweep.spec import SweepRun, SweepSpec, expand, parse
-from groklab.sweep.worker import ERRORS_DIR, RUNS_DIR, run_dir, stage_done, work
+from groklab.sweep.worker import ERRORS_DIR, RUNS_DIR, die_with_parent, run_dir, stage_done, work
 
 SPEC_FILE = "sweep.toml"
 SWEEP_LOCK = "sweep.lock"
@@ -63,8 +65,8 @@ def result_of(sweep_dir: Path, run: SweepRun, stages, error: str | None = None) 
 
 @contextmanager
 def sweep_lock(sweep_dir: Path) -> Iterator[None]:
-    Path(sweep_dir).mkdir(parents=True, exist_ok=True)
-    fd = os.open(Path(sweep_dir) / SWEEP_LOCK, os.O_CREAT | os.O_RDWR, 0o644)
+    ensure_dir(Path(sweep_dir), "sweep directory")
+    fd = open_lock(Path(sweep_dir) / SWEEP_LOCK)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -97,9 +99,9 @@ def run_sweep(spec_path: str | Path, out: str | Path, workers: int | None = None
     spec = parse(spec_path)
     runs = expand(spec, str(spec_path))
     out = Path(out)
+    if workers is not None and (isinstance(workers, bool) or workers < 1):
+        raise GroklabError(f"--workers {workers} must be >= 1 (leave it out for one per core)")
     workers = workers or os.cpu_count() or 1
-    if workers < 1:
-        raise GroklabError(f"workers={workers} must be >= 1")
     if executor == "slurm":
         from groklab.sweep.slurm import reachable
 
@@ -131,7 +133,8 @@ def run_sweep(spec_path: str | Path, out: str | Path, workers: int | None = None
 
             run_slurm(out, todo, spec.slurm, args, finish)
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                     initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
                 futures = {pool.submit(work, *args(r)): r for r in todo}
                 for future in as_completed(futures):
                     finish(futures[future], future.result())

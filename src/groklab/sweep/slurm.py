@@ -15,6 +15,7 @@ Spec options (`[slurm]` in sweep.toml, all optional): `partition`, `time_min` (p
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -35,13 +36,13 @@ def check_options(options: dict, where: str) -> None:
     """One clear line for an unknown [slurm] key or a value of the wrong type."""
     for key, value in options.items():
         if key not in OPTIONS:
-            raise GroklabError(f"{where}: [slurm] {key}: unknown option; allowed: "
+            raise GroklabError(f"{where}: [slurm] {key!r}: unknown option; allowed: "
                                f"{', '.join(OPTIONS)}")
         if not isinstance(value, OPTIONS[key]) or isinstance(value, bool):
             raise GroklabError(f"{where}: [slurm] {key}={value!r} must be "
                                f"{' or '.join(t.__name__ for t in OPTIONS[key])}")
-        if key not in ("extra", "partition") and value <= 0:
-            raise GroklabError(f"{where}: [slurm] {key}={value!r} must be > 0")
+        if key not in ("extra", "partition") and not (math.isfinite(value) and value > 0):
+            raise GroklabError(f"{where}: [slurm] {key}={value!r} must be a finite number > 0")
     # values become `#SBATCH` lines of a generated script: one line each, nothing else
     extra = options.get("extra", {})
     texts = [("partition", options.get("partition", ""))] + [

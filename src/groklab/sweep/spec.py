@@ -23,6 +23,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ DEFAULT_STAGES = ("train", "analyze", "extract")
 TOP_KEYS = {"base", "axes", "zip", "stages", "slurm"}
 SECTIONS = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}
 ALIASES = {"task": ("task", "name")}
+MAX_RUNS = 10_000  # runs one spec may expand to (checked before expanding)
 
 
 def field_index() -> dict[str, tuple[str, str]]:
@@ -78,50 +80,94 @@ def _read(path: Path) -> dict:
         raise GroklabError(f"{path} is not valid TOML: {e}") from None
 
 
+def _scalar_problem(value) -> str | None:
+    """Why a spec value is not a plain TOML scalar a config field can take (None: it is)."""
+    if isinstance(value, bool) or isinstance(value, (int, str)):
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "is not a finite number"
+    return f"is a {type(value).__name__}, not a single value"
+
+
+def _table(data: dict, name: str, where: str) -> dict:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise GroklabError(f"{where}: [{name}] must be a table, got {type(value).__name__} "
+                           f"{value!r}")
+    return dict(value)
+
+
+def _check_fields(where: str, table: str, values: dict, index: dict, lists: bool) -> None:
+    for key, value in values.items():
+        if key not in index:
+            raise GroklabError(f"{where}: [{table}] {key!r}: unknown config field; allowed: "
+                               f"{', '.join(sorted(index))}")
+        items = value if lists else [value]
+        if lists and (not isinstance(value, list) or not value):
+            raise GroklabError(f"{where}: [{table}] {key!r} must be a non-empty list of values, "
+                               f"got {value!r}")
+        for item in items:
+            problem = _scalar_problem(item)
+            if problem:
+                raise GroklabError(f"{where}: [{table}] {key!r} = {item!r} {problem}")
+
+
+def _stages(data: dict, where: str) -> tuple[str, ...]:
+    stages = data.get("stages", list(DEFAULT_STAGES))
+    if not isinstance(stages, list) or not all(isinstance(x, str) for x in stages) \
+            or any(x not in STAGES for x in stages) or "train" not in stages:
+        raise GroklabError(f"{where}: stages = {stages!r} must be a list that includes 'train', "
+                           f"from {', '.join(STAGES)}")
+    return tuple(stages)
+
+
+def _size(axes: dict, zipped: dict) -> int:
+    """How many runs the spec expands to, at most, computed without expanding it."""
+    n = math.prod(len(v) for v in axes.values())
+    return n * (len(next(iter(zipped.values()))) if zipped else 1)
+
+
 def parse(path: str | Path) -> SweepSpec:
-    """The spec at `path`, checked: unknown keys and fields, empty or ragged axes, duplicate axes
-    and values the config rejects each give one GroklabError naming the field."""
-    data = _read(Path(path))
+    """The spec at `path`, checked before anything expands: unknown keys and fields, tables and
+    values of the wrong type, non-finite numbers, empty or ragged axes, duplicate axes, more than
+    MAX_RUNS runs, and values the config rejects each give one GroklabError naming the field."""
+    return parse_data(_read(Path(path)), str(path))
+
+
+def parse_data(data: dict, where: str) -> SweepSpec:
+    """parse() of a spec already read from TOML (`where` names it in errors)."""
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
-        raise GroklabError(f"{path}: unknown top-level key(s) {', '.join(unknown)}; allowed: "
-                           f"{', '.join(sorted(TOP_KEYS))}")
+        raise GroklabError(f"{where}: unknown top-level key(s) {', '.join(map(repr, unknown))}; "
+                           f"allowed: {', '.join(sorted(TOP_KEYS))}")
     index = field_index()
-    base = dict(data.get("base", {}))
+    base, axes, zipped = (_table(data, t, where) for t in ("base", "axes", "zip"))
     base_preset = base.pop("preset", None)
-    axes, zipped = dict(data.get("axes", {})), dict(data.get("zip", {}))
-    for table, values in (("base", base), ("axes", axes), ("zip", zipped)):
-        for key in values:
-            if key not in index:
-                raise GroklabError(f"{path}: [{table}] {key}: unknown config field; allowed: "
-                                   f"{', '.join(sorted(index))}")
-    for table, values in (("axes", axes), ("zip", zipped)):
-        for key, v in values.items():
-            if not isinstance(v, list) or not v:
-                raise GroklabError(f"{path}: [{table}] {key} must be a non-empty list of values")
+    if base_preset is not None and not isinstance(base_preset, str):
+        raise GroklabError(f"{where}: [base] preset = {base_preset!r} must be a preset name")
+    _check_fields(where, "base", base, index, lists=False)
+    _check_fields(where, "axes", axes, index, lists=True)
+    _check_fields(where, "zip", zipped, index, lists=True)
     both = sorted(set(axes) & set(zipped))
     if both:
-        raise GroklabError(f"{path}: {', '.join(both)} is both an axis and a zipped list "
-                           "(duplicate axis)")
+        raise GroklabError(f"{where}: {', '.join(map(repr, both))} is both an axis and a zipped "
+                           "list (duplicate axis)")
     lengths = {len(v) for v in zipped.values()}
     if len(lengths) > 1:
-        raise GroklabError(f"{path}: [zip] lists must have one length, got "
-                           + ", ".join(f"{k}: {len(v)}" for k, v in zipped.items()))
-    stages = tuple(data.get("stages", DEFAULT_STAGES))
-    bad = [s for s in stages if s not in STAGES]
-    if bad or "train" not in stages:
-        raise GroklabError(f"{path}: stages {list(stages)} must include train and come from "
-                           f"{', '.join(STAGES)}")
+        raise GroklabError(f"{where}: [zip] lists must have one length, got "
+                           + ", ".join(f"{k!r}: {len(v)}" for k, v in zipped.items()))
+    if _size(axes, zipped) > MAX_RUNS:
+        raise GroklabError(f"{where}: the spec expands to {_size(axes, zipped):,} runs; at most "
+                           f"{MAX_RUNS:,} per sweep (split it into several sweeps)")
+    stages = _stages(data, where)
     if base_preset is not None:
         preset(base_preset)  # a clear error for an unknown preset
-    slurm = data.get("slurm", {})
-    if not isinstance(slurm, dict):
-        raise GroklabError(f"{path}: [slurm] must be a table of options")
+    slurm = _table(data, "slurm", where)
     from groklab.sweep.slurm import check_options
 
-    check_options(slurm, str(path))
-    spec = SweepSpec(base_preset, base, axes, zipped, stages, dict(slurm))
-    expand(spec, str(path))  # every value is checked now, before anything runs
+    check_options(slurm, where)
+    spec = SweepSpec(base_preset, base, axes, zipped, stages, slurm)
+    expand(spec, where)  # every value is checked now, before anything runs
     return spec
 
 

@@ -4,12 +4,14 @@ SLURM task (sweep/slurm_task.py), so neither executor imports the other."""
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 from groklab.store import ANALYSIS_FILE, LLC_FILE, PROGRAM_JSON, RunStore
 
 RUNS_DIR = "runs"
 ERRORS_DIR = "errors"
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def run_dir(sweep_dir: Path, run) -> Path:
@@ -23,6 +25,22 @@ def stage_done(path: Path, stage: str) -> bool:
         return store.summary_path.is_file()
     return store.file({"analyze": ANALYSIS_FILE, "extract": PROGRAM_JSON,
                        "llc": LLC_FILE}[stage]).is_file()
+
+
+def die_with_parent(parent: int) -> None:
+    """A pool worker's initializer: the kernel kills the worker when the `sweep run` process dies,
+    however it dies (kill -9 of it alone, the OOM killer), so no orphan outlives it; a worker whose
+    parent is already gone exits at once. Workers are spawned, not forked, so they hold none of the
+    parent's file descriptors (the sweep lock among them)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the parent check below still holds
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def work(path: str, config_dict: dict, stages: tuple[str, ...]) -> str | None:

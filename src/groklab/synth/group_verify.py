@@ -100,17 +100,23 @@ def answer(a, b):
     return int(np.argmax(logits(a, b)))
 
 
+def _number(text):
+    return text.isascii() and text.isdigit()
+
+
 def _element(text):
+    """An index (17) or an array form (01423, or 0,1,4,2,3 past 10 points), as groklab reads them."""
     text = text.strip()
-    digits = text.split(",") if "," in text else list(text)
-    if len(digits) == ELEMENTS.shape[1] and all(d.isdigit() for d in digits):
+    degree = ELEMENTS.shape[1]
+    if _number(text) and (len(text) != degree or degree > 10) and int(text) < len(ELEMENTS):
+        return int(text)
+    digits = [d.strip() for d in text.split(",")] if "," in text else list(text)
+    if len(digits) == degree and all(_number(d) for d in digits):
         form = tuple(int(d) for d in digits)
         if form in _INDEX:
             return _INDEX[form]
-    if text.isdigit() and int(text) < len(ELEMENTS):
-        return int(text)
     sys.exit(f"{{text!r}} is not an element of {{GROUP}}: give an index 0..{{len(ELEMENTS) - 1}} "
-             f"or an array form of {{ELEMENTS.shape[1]}} points")
+             f"or an array form of {{degree}} points")
 
 
 if __name__ == "__main__":
@@ -142,7 +148,7 @@ def answer(a, b):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or not all(x.isdigit() for x in sys.argv[1:]):
+    if len(sys.argv) != 3 or not all(x.isascii() and x.isdigit() for x in sys.argv[1:]):
         sys.exit("usage: python program.py A B  (element indices)")
     c = answer(int(sys.argv[1]), int(sys.argv[2]))
     if c is None:

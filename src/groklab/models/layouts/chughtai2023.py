@@ -12,7 +12,7 @@ import torch
 
 from groklab.config import ModelConfig, TaskConfig
 from groklab.errors import GroklabError
-from groklab.models.layouts.common import Imported, need, plain, tensors
+from groklab.models.layouts.common import Imported, check_ranks, need, plain, tensors
 from groklab.tasks import Dataset, make_dataset
 
 NAME = "chughtai2023"
@@ -25,7 +25,8 @@ GROUPS = {"SymmetricGroup": "S", "AlternatingGroup": "A", "DihedralGroup": "D",
 def group_name(config: dict, where: str) -> str:
     """The groklab group name (e.g. "S5") of a Chughtai et al. cfg.json."""
     family, param = config.get("group"), config.get("group_parameter")
-    if family not in GROUPS or not isinstance(param, int) or isinstance(param, bool):
+    if not isinstance(family, str) or family not in GROUPS or not isinstance(param, int) \
+            or isinstance(param, bool):
         raise GroklabError(f"{where}: group={family!r}, group_parameter={param!r}; allowed: "
                            f"{', '.join(GROUPS)} with an integer parameter")
     return f"{GROUPS[family]}{param}"
@@ -38,6 +39,7 @@ def read(sd: dict, path: Path, config: dict | None) -> Imported:
                            "--config cfg.json")
     sd = tensors(sd, path)
     need(sd, ["W_x", "W_y", "W", "W_U"], NAME, path)
+    check_ranks(sd, {"W_x": 2, "W_y": 2, "W": 2, "W_U": 2}, NAME, path)
     w_x, w_y, w, w_u = sd["W_x"], sd["W_y"], sd["W"], sd["W_U"]
     n, e = w_x.shape
     h = w.shape[1]
@@ -63,8 +65,8 @@ def split(task_group: str, config: dict, where: str) -> tuple[Dataset, list[str]
     frac, seed = config.get("frac_train"), config.get("seed")
     if not isinstance(frac, (int, float)) or isinstance(frac, bool) or not 0 < frac < 1:
         raise GroklabError(f"{where}: frac_train={frac!r} must be a number in (0, 1)")
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise GroklabError(f"{where}: seed={seed!r} must be a non-negative integer")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise GroklabError(f"{where}: seed={seed!r} must be an integer in [0, 2^63)")
     data = make_dataset(TaskConfig(name="group", group=task_group, element_order="chughtai2023",
                                    frac_train=float(frac)))
     n2 = len(data.pairs)

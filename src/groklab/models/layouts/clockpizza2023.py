@@ -21,12 +21,19 @@ def read(sd: dict, path: Path, config: dict | None) -> Imported:
     if config is None:
         raise GroklabError(f"{path}: the clockpizza2023 layout needs its config JSON: pass "
                            "--config config_<id>.json")
+    for key, kinds in (("diff_vocab", (bool,)), ("attn_coeff", (int, float)), ("act_fn", (str,)),
+                       ("C", (int,)), ("frac", (int, float))):
+        value = config.get(key)
+        if key in config and (not isinstance(value, kinds)
+                              or (isinstance(value, bool) and bool not in kinds)):
+            raise GroklabError(f"{path}: config {key}={value!r} must be "
+                               f"{' or '.join(k.__name__ for k in kinds)}")
     if config.get("diff_vocab"):
         raise GroklabError(f"{path}: diff_vocab=true (separate token ids for a and b) is not "
                            "supported; groklab reads models whose a and b share the vocabulary")
     rate = config.get("attn_coeff", 1.0)
     act = str(config.get("act_fn", "ReLU")).lower()
-    if act not in ("relu", "gelu") or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
+    if act not in ("relu", "gelu") or not 0 <= rate <= 1:
         raise GroklabError(f"{path}: unsupported config act_fn={config.get('act_fn')!r} or "
                            f"attn_coeff={rate!r}; allowed: ReLU or GeLU, a rate in [0, 1]")
     imported = nanda2023.convert(sd, path, eq_token=False, layout=NAME)

@@ -7,10 +7,16 @@ from pathlib import Path
 
 from groklab.config import ModelConfig
 from groklab.errors import GroklabError
-from groklab.models.layouts.common import Imported, need, plain, tensors
+from groklab.models.layouts.common import (Imported, check_ranks, check_shape, need, plain,
+                                            tensors)
 
 NAME = "nanda2023"
 NEEDS_CONFIG = False
+RANKS = {"embed.W_E": 2, "pos_embed.W_pos": 2, "attn.W_Q": 3, "attn.W_K": 3, "attn.W_V": 3,
+         "attn.W_O": 2, "mlp.W_in": 2, "mlp.b_in": 1, "mlp.W_out": 2, "mlp.b_out": 1,
+         "unembed.W_U": 2}
+BLOCK_KEYS = ["attn.W_Q", "attn.W_K", "attn.W_V", "attn.W_O", "mlp.W_in", "mlp.b_in", "mlp.W_out",
+              "mlp.b_out"]
 KEYS = ["embed.W_E", "pos_embed.W_pos", "blocks.0.attn.W_Q", "blocks.0.attn.W_O",
         "blocks.0.mlp.W_in", "blocks.0.mlp.W_out", "unembed.W_U"]
 
@@ -35,6 +41,7 @@ def convert(sd: dict, path: Path, eq_token: bool = True, layout: str = NAME) -> 
         raise GroklabError(f"{path}: the 'model' entry is not a state dict")
     sd = tensors(sd, path)
     need(sd, KEYS, layout, path)
+    check_ranks(sd, RANKS, layout, path)
     d_model, d_vocab = sd["embed.W_E"].shape
     n_heads, d_head, _ = sd["blocks.0.attn.W_Q"].shape
     p = d_vocab - 1 if eq_token else d_vocab
@@ -45,6 +52,8 @@ def convert(sd: dict, path: Path, eq_token: bool = True, layout: str = NAME) -> 
          "unembed.W_U": sd["unembed.W_U"][:, :p]}
     blocks = sorted({int(k.split(".")[1]) for k in sd if k.startswith("blocks.")})
     for i in blocks:
+        need(sd, [f"blocks.{i}.{k}" for k in BLOCK_KEYS], layout, path)
+        check_shape(sd, f"blocks.{i}.attn.W_O", (d_model, n_heads * d_head), layout, path)
         w.update(_block(sd, i, d_model, n_heads, d_head))
     cfg = ModelConfig(kind="transformer", n_layers=len(blocks), d_model=d_model, n_heads=n_heads,
                       d_head=d_head, d_mlp=sd["blocks.0.mlp.W_in"].shape[0], eq_token=eq_token)

@@ -10,13 +10,16 @@ import torch
 
 from groklab.config import ModelConfig
 from groklab.errors import GroklabError
-from groklab.models.layouts.common import Imported, need, tensors
+from groklab.models.layouts.common import Imported, check_ranks, need, tensors
 from groklab.store import save_tensors, write_json
 
 NAME = "transformerlens"
 NEEDS_CONFIG = False
 ZERO_BIASES = ("attn.b_Q", "attn.b_K", "attn.b_V", "attn.b_O")
 IGNORED = ("attn.mask", "attn.IGNORE")
+RANKS = {"embed.W_E": 2, "pos_embed.W_pos": 2, "attn.W_Q": 3, "attn.W_K": 3, "attn.W_V": 3,
+         "attn.W_O": 3, "mlp.W_in": 2, "mlp.b_in": 1, "mlp.W_out": 2, "mlp.b_out": 1,
+         "unembed.W_U": 2, "unembed.b_U": 1}
 
 
 def _weights(sd: dict, path: Path) -> dict[str, torch.Tensor]:
@@ -38,6 +41,7 @@ def read(sd: dict, path: Path, config: dict | None = None) -> Imported:
     sd = tensors(sd, path)
     need(sd, ["embed.W_E", "pos_embed.W_pos", "blocks.0.attn.W_Q", "blocks.0.mlp.W_in",
               "unembed.W_U"], NAME, path)
+    check_ranks(sd, RANKS, NAME, path)
     blocks = sorted({int(k.split(".")[1]) for k in sd if k.startswith("blocks.")})
     weights = _weights(sd, path)
     d_vocab, d_model = sd["embed.W_E"].shape
