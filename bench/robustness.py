@@ -140,24 +140,7 @@ def corpus(root: Path) -> tuple[int, int]:
     return passed, len(cases) + 2
 
 
-SWEEP = """
-stages = ["train", "analyze", "extract"]
-[base]
-task = "add"
-p = 13
-frac_train = 0.5
-d_model = 16
-n_heads = 2
-d_head = 8
-d_mlp = 32
-epochs = 400
-lr = 3e-3
-eval_every = 5
-ckpt_every = 50
-[axes]
-seed = [0, 1]
-weight_decay = [0.5, 1.0]
-"""
+TESTS = Path(__file__).resolve().parents[1] / "tests"
 TABLE_KEYS = ("run_id", "state", "memorized_epoch", "grokked_epoch", "key_frequencies",
               "algorithm", "verdict")
 
@@ -171,26 +154,17 @@ def _table(out: Path) -> list[tuple]:
     return sorted(tuple(row[k] for k in TABLE_KEYS) for row in rows)
 
 
-def _alive(pgid: int, within: float = 20.0) -> bool:
-    import os
-
-    deadline = time.time() + within
-    while time.time() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return False
-        time.sleep(0.2)
-    return True
-
-
 def sweep_soak(root: Path, kills: int, seed: int) -> tuple[int, int]:
     import os
     import signal
 
+    sys.path.insert(0, str(TESTS))
+    from surfaces import SPEC, gone
+
     root.mkdir(parents=True)
     spec = root / "sweep.toml"
-    spec.write_text(SWEEP)
+    spec.write_text('stages = ["train", "analyze", "extract"]\n' + SPEC.replace(
+        "epochs = 20", "epochs = 400\nlr = 3e-3") + "[axes]\nseed = [0, 1]\nweight_decay = [0.5, 1.0]\n")
     full = root / "full"
     t0 = time.perf_counter()
     assert cli("sweep", "run", str(spec), "--out", str(full), "--workers", "2",
@@ -207,7 +181,7 @@ def sweep_soak(root: Path, kills: int, seed: int) -> tuple[int, int]:
         time.sleep(rng.uniform(0.5, 0.8 * span))
         (os.kill if victim == "parent" else os.killpg)(proc.pid, signal.SIGKILL)
         proc.wait()
-        orphans = _alive(proc.pid)
+        orphans = not gone(proc.pid)
         r = cli("sweep", "run", str(spec), "--out", str(out), "--workers", "2", timeout=900)
         ok = not orphans and r.returncode == 0 and _table(out) == want
         passed += ok
@@ -218,7 +192,7 @@ def sweep_soak(root: Path, kills: int, seed: int) -> tuple[int, int]:
 
 
 def surfaces(root: Path) -> tuple[int, int]:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    sys.path.insert(0, str(TESTS))
     from surfaces import CASES, check
 
     passed = 0

@@ -12,8 +12,10 @@ import contextlib
 import hashlib
 import io
 import json
+import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -232,6 +234,18 @@ CASES = [
     Case("chughtai2023 1-D W_x", _file("chughtai2023", {**CHUGHTAI, "W_x": torch.zeros(24)},
                                        CHUGHTAI_CFG)),
 ]
+
+
+def gone(pgid: int, within: float = 20.0) -> bool:
+    """Whether every process of the group has exited (orphaned workers would keep it alive)."""
+    deadline = time.time() + within
+    while time.time() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def snapshot(root: Path) -> dict[str, str]:

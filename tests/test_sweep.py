@@ -11,6 +11,7 @@ import time
 import pytest
 
 from conftest import groklab_cli
+from surfaces import gone
 from groklab.errors import GroklabError
 from groklab.sweep.spec import expand, parse
 
@@ -101,18 +102,6 @@ def test_local_sweep_runs_resumes_and_reports(tmp_path):
     assert "Phase diagram" in html and "Grokking epochs" in html and "<script src=" not in html
 
 
-def _gone(pgid: int, within: float = 20.0) -> bool:
-    """Whether every process of the group has exited (orphaned workers would keep it alive)."""
-    deadline = time.time() + within
-    while time.time() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.2)
-    return False
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("victim", ["group", "parent"])
 def test_killed_sweep_resumes_to_the_same_table(tmp_path, victim):
@@ -136,7 +125,7 @@ def test_killed_sweep_resumes_to_the_same_table(tmp_path, victim):
     else:
         os.kill(proc.pid, signal.SIGKILL)  # the parent alone: its workers must die with it
     proc.wait()
-    assert _gone(proc.pid), "pool workers outlived the killed sweep"
+    assert gone(proc.pid), "pool workers outlived the killed sweep"
     status = groklab_cli("sweep", "status", str(killed)).stdout
     assert "done 4" not in status
     r = groklab_cli("sweep", "run", str(spec), "--out", str(killed), "--workers", "2", timeout=900)
