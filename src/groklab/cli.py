@@ -101,10 +101,33 @@ def cmd_train(args: argparse.Namespace) -> int:
     from groklab.train import run
 
     config = config_from_args(args)
+    if args.seeds is not None:
+        return train_seeds(args, config)
     out = Path(args.out) if args.out else default_out(config)
     result = run(config, out, threads=args.threads, device=args.device, quiet=args.quiet,
                  overwrite=args.overwrite)
     print(format_summary(result.path, result.summary, result.resumed_from))
+    return 0
+
+
+def train_seeds(args: argparse.Namespace, config: RunConfig) -> int:
+    """--seeds: the models of every seed trained together, into OUT/seed_<s>/."""
+    import dataclasses
+
+    from groklab.train.multiseed import parse_seeds, train_many
+
+    if args.seed is not None:
+        raise GroklabError("--seed and --seeds exclude each other: give the seeds in --seeds")
+    seeds = parse_seeds(args.seeds)
+    t = config.task
+    out = Path(args.out) if args.out else Path("runs") / f"{config.preset}-{t.name}-p{t.p}-seeds"
+    configs = [dataclasses.replace(config, seed=s) for s in seeds]
+    results = train_many(configs, [out / f"seed_{s}" for s in seeds], threads=args.threads,
+                         device=args.device, quiet=args.quiet, overwrite=args.overwrite)
+    for r in results:
+        s = r.summary
+        print(f"{r.path}: {s.get('epochs')} epochs ({s.get('stopped')}), memorized at "
+              f"{s.get('memorized_epoch')}, grokked at {s.get('grokked_epoch')}")
     return 0
 
 
@@ -366,6 +389,9 @@ def _train_parser(sub) -> None:
                            f"{k}: {v[0]}" for k, v in PRESETS.items()))
     p.add_argument("--preset", choices=list(PRESETS), default=None, help="starting config")
     p.add_argument("--seed", type=int, default=None, help="init seed (default 0)")
+    p.add_argument("--seeds", default=None, metavar="LIST",
+                   help="train one model per init seed together in one process (e.g. 0-7 or "
+                        "0,3,5), into OUT/seed_<s>/")
     p.add_argument("--out", default=None, help="run directory (default runs/PRESET-TASK-pP-seedS)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a run directory that holds a different config")

@@ -1,0 +1,349 @@
+"""Many models at once: K runs of one architecture and task trained in one process.
+
+The K models' parameters are stacked on a leading K axis (torch.func.stack_module_state) and run
+through `torch.func.vmap` of the single model's own forward, so every model computes exactly what
+its single run computes: the same fast path, the same float64 loss, gradients equal bit for bit
+(vmap batches the same kernels). The losses are summed (the models are independent, so each one's
+gradient is its own), one AdamW and one Grokfast filter act on the stacked tensors (both are
+elementwise: equal to K optimizers), and each model keeps its own seed-built initialization and its
+own train/test split (its data seed).
+
+Each model writes an ordinary run directory (config.json, metrics.jsonl, checkpoints, state,
+summary) through the single trainer's callbacks, so every later stage works unchanged; a model that
+stops early is frozen (its weights restored after every later step) and its run closed while the
+others go on; a killed batch resumes from the runs' own states (runs whose states are at different
+epochs, as each saves on its own schedule, resume as separate batches: a model's trajectory does
+not depend on its batch).
+
+Glossary: K models, n training pairs (the same count for every model: one task, one fraction).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+from torch.func import functional_call, stack_module_state, vmap
+
+from groklab.config import RunConfig
+from groklab.errors import GroklabError
+from groklab.models import HookedModel, build_model
+from groklab.store import RunStore
+from groklab.tasks import make_dataset
+from groklab.train.callbacks import Checkpointer, EarlyStop, MetricsLog, Progress
+from groklab.train.loop import ADAM_KEYS, accuracy, cross_entropy
+from groklab.train.optim import Grokfast, lr_at, make_optimizer
+from groklab.train.run import TrainResult, resolve_device, set_threads, to_batch
+from groklab.train.summary import summarize
+
+
+class _Logits(torch.nn.Module):
+    """The model's training forward (`logits`) as a module forward, for functional_call."""
+
+    def __init__(self, model: HookedModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, pairs: torch.Tensor) -> torch.Tensor:
+        return self.model.logits(pairs)
+
+
+MAX_SEEDS = 4096
+
+
+def parse_seeds(text: str) -> list[int]:
+    """`0-7`, `0,3,5` or `2-4,9` as a list of distinct non-negative seeds, or one line saying why."""
+    seeds: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        lo, sep, hi = part.partition("-")
+        if not lo.isascii() or not lo.isdigit() or (sep and (not hi.isascii() or not hi.isdigit())):
+            raise GroklabError(f"--seeds {text!r}: {part!r} is not a seed or a range a-b of "
+                               "non-negative integers (e.g. 0-7 or 0,3,5)")
+        a, b = int(lo), int(hi) if sep else int(lo)
+        if b < a or b - a >= MAX_SEEDS:
+            raise GroklabError(f"--seeds {text!r}: the range {part!r} must run upwards and hold "
+                               f"at most {MAX_SEEDS} seeds")
+        seeds += range(a, b + 1)
+    duplicates = sorted({s for s in seeds if seeds.count(s) > 1})
+    if duplicates:
+        raise GroklabError(f"--seeds {text!r} names seed(s) {duplicates} twice")
+    if len(seeds) > MAX_SEEDS or max(seeds) >= 2**64:
+        raise GroklabError(f"--seeds {text!r}: at most {MAX_SEEDS} seeds, each below 2^64")
+    return seeds
+
+
+def check_batchable(configs: list[RunConfig]) -> None:
+    """One line unless every config differs from the first only in its seeds."""
+    if not configs:
+        raise GroklabError("no runs to train")
+    first = configs[0]
+    for cfg in configs[1:]:
+        same = replace(cfg, seed=first.seed, task=replace(cfg.task, data_seed=first.task.data_seed))
+        if same != first:
+            fields = [s for s in ("task", "model", "train", "preset")
+                      if getattr(same, s) != getattr(first, s)]
+            raise GroklabError(f"runs trained together must differ only in their seeds; these "
+                               f"differ in {', '.join(fields)} (mixed shapes in one batch)")
+
+
+@dataclass
+class Member:
+    """One model of the batch: its config, run directory and callbacks."""
+
+    index: int
+    config: RunConfig
+    store: RunStore
+    callbacks: list
+    done: bool = False
+    stopped: str = "epochs"
+    row: dict | None = None
+    closed_at: float | None = None  # perf_counter when its run was closed
+
+
+class BatchTrainer:
+    """K stacked models, one optimizer, the single trainer's loop semantics per model."""
+
+    def __init__(self, models: list[HookedModel], configs: list[RunConfig]):
+        self.cfg = configs[0].train
+        self.names = [n for n, _ in models[0].named_parameters()]
+        params, buffers = stack_module_state([_Logits(m) for m in models])
+        self.params = {n: params[f"model.{n}"] for n in self.names}  # [K, ...] leaves
+        self.buffers = buffers
+        self.base = _Logits(build_model(configs[0].model, configs[0].task.p, 0)).to("meta")
+        self.optimizer = make_optimizer(list(self.params.values()), self.cfg)
+        self.grokfast = Grokfast(list(self.params.values()), self.cfg)
+        self.frozen: dict[int, dict[str, torch.Tensor]] = {}
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:  # [K, n, 2] -> [K, n, p]
+        params = {f"model.{n}": p for n, p in self.params.items()}
+        return vmap(lambda p, b, xs: functional_call(self.base, (p, b), (xs,)))(
+            params, self.buffers, x)
+
+    def weights(self, k: int) -> dict[str, torch.Tensor]:
+        return {n: p[k].detach().clone() for n, p in self.params.items()}
+
+    def state_tensors(self, k: int) -> dict[str, torch.Tensor]:
+        """Model k's resume state, in the single trainer's format."""
+        out = {f"model.{n}": p[k].detach() for n, p in self.params.items()}
+        for n, p in self.params.items():
+            for key, value in self.optimizer.state.get(p, {}).items():
+                out[f"adam.{key}.{n}"] = value.detach() if key == "step" else value[k].detach()
+        out.update({f"grokfast.{key}": v[k] for key, v in self.grokfast.state_tensors().items()})
+        return out
+
+    def load_states(self, states: list[dict[str, torch.Tensor]]) -> None:
+        """Stack K single-trainer states (all at one epoch) into the batch."""
+        with torch.no_grad():
+            for n, p in self.params.items():
+                p.copy_(torch.stack([s[f"model.{n}"] for s in states]))
+        for n, p in self.params.items():
+            if all(f"adam.exp_avg.{n}" in s for s in states):
+                self.optimizer.state[p] = {
+                    k: (states[0][f"adam.{k}.{n}"].clone() if k == "step"
+                        else torch.stack([s[f"adam.{k}.{n}"] for s in states]))
+                    for k in ADAM_KEYS}
+        keys = [k[len("grokfast."):] for k in states[0] if k.startswith("grokfast.")]
+        self.grokfast.load_state_tensors(
+            {k: torch.stack([s[f"grokfast.{k}"] for s in states]) for k in keys})
+
+    def freeze(self, k: int) -> None:
+        """Model k stops changing (its run is closed); the others go on."""
+        self.frozen[k] = self.weights(k)
+
+    def step(self, epoch: int, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)  # zeroing K-stacked grads in place is slow
+        loss.backward()
+        self.grokfast.apply()
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr_at(epoch, self.cfg)
+        self.optimizer.step()
+        with torch.no_grad():
+            for k, saved in self.frozen.items():
+                for n, p in self.params.items():
+                    p[k].copy_(saved[n])
+
+    def row(self, k: int, epoch: int, train_logits: torch.Tensor, test_logits: torch.Tensor,
+            batch) -> dict:
+        """Model k's metric row, as the single trainer writes it."""
+        with torch.no_grad():
+            sq = {n: p[k].detach().pow(2).sum().item() for n, p in self.params.items()}
+            return {
+                "epoch": epoch,
+                "loss/train": cross_entropy(train_logits, batch.train_y[k], self.cfg.loss_dtype).item(),
+                "loss/test": cross_entropy(test_logits, batch.test_y[k], self.cfg.loss_dtype).item(),
+                "acc/train": accuracy(train_logits, batch.train_y[k]),
+                "acc/test": accuracy(test_logits, batch.test_y[k]),
+                "lr": lr_at(epoch, self.cfg),
+                "norm/total": sum(sq.values()),
+                **{f"norm/{n}": v for n, v in sq.items()},
+            }
+
+
+@dataclass
+class _Stacked:
+    train_x: torch.Tensor  # [K, n_train, 2]
+    train_y: torch.Tensor  # [K, n_train]
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+
+
+def _evaluate(trainer: BatchTrainer, members: list[Member], epoch: int, logits, batch,
+              final: bool) -> None:
+    """Evaluate every live member that wants it; a member asking to stop is closed."""
+    due = [m for m in members
+           if not m.done and (final or any(cb.wants(epoch) for cb in m.callbacks))]
+    if not due:
+        return
+    with torch.no_grad():
+        test_logits = trainer.logits(batch.test_x)  # once for every model: [K, n_test, p]
+    for m in due:
+        m.row = trainer.row(m.index, epoch, logits[m.index].detach(), test_logits[m.index], batch)
+        stop = [cb.on_eval(epoch, m.row, lambda k=m.index: trainer.weights(k))
+                for cb in m.callbacks]
+        if final or any(stop):
+            m.stopped = "epochs" if final else "early_stop"
+            _close(trainer, m, epoch)
+
+
+def _close(trainer: BatchTrainer, m: Member, epoch: int) -> None:
+    for cb in m.callbacks:
+        cb.on_end(epoch, m.row or {}, lambda k=m.index: trainer.weights(k), m.stopped)
+    m.done, m.closed_at = True, time.perf_counter()
+    trainer.freeze(m.index)
+
+
+def fit(trainer: BatchTrainer, members: list[Member], batch: _Stacked, start: int) -> int:
+    """The single trainer's loop for every member at once; returns the last epoch."""
+    cfg, epoch = trainer.cfg, start
+    while not all(m.done for m in members):
+        logits = trainer.logits(batch.train_x)
+        final = epoch >= cfg.epochs
+        _evaluate(trainer, members, epoch, logits, batch, final)
+        if final or all(m.done for m in members):
+            break
+        for m in members:
+            if not m.done:
+                for cb in m.callbacks:
+                    cb.on_epoch(epoch, lambda k=m.index: trainer.weights(k))
+        losses = [cross_entropy(logits[k], batch.train_y[k], cfg.loss_dtype)
+                  for k in range(len(members))]
+        trainer.step(epoch, torch.stack(losses).sum())
+        epoch += 1
+    return epoch
+
+
+def estimate_bytes(config: RunConfig, k: int) -> int:
+    """A generous estimate of what K models of `config` need while training: parameters, their
+    gradients, Adam's two moments and a Grokfast buffer (5 copies), and the activations of a full
+    batch (the logits and the MLP's hidden layer, kept for backward, 4 copies)."""
+    model = build_model(config.model, config.task.p, 0)
+    n_params = sum(p.numel() for p in model.parameters())
+    n_pairs = config.task.n_pairs
+    acts = n_pairs * (config.task.p + config.model.d_mlp + 3 * config.model.d_model)
+    return int(k * 4 * (5 * n_params + 4 * acts))
+
+
+def available_bytes(device: torch.device) -> int | None:
+    """Free memory on the device (CUDA: the driver's free count; CPU: MemAvailable)."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _check_memory(configs: list[RunConfig], device: torch.device) -> None:
+    need, have = estimate_bytes(configs[0], len(configs)), available_bytes(device)
+    if have is not None and need > have:
+        raise GroklabError(f"{len(configs)} models need about {need / 2**30:.1f} GiB, "
+                           f"{have / 2**30:.1f} GiB is free on {device.type}: train fewer at once")
+
+
+def _member(i: int, config: RunConfig, store: RunStore, trainer: BatchTrainer,
+            clock: dict, quiet: bool, start: int) -> Member:
+    def save_state(epoch: int) -> None:
+        store.save_state(epoch, trainer.state_tensors(i), clock["prior"][i]
+                         + time.perf_counter() - clock["t0"])
+
+    callbacks = [MetricsLog(store, config.train.eval_every),
+                 Checkpointer(store, config.train, save_state), EarlyStop(config.train)]
+    if i == 0:
+        callbacks.append(Progress(config.train.epochs, start, quiet))
+    return Member(i, config, store, callbacks)
+
+
+def _resume_epoch(store: RunStore, config: RunConfig, overwrite: bool) -> int | None:
+    """Make the run directory hold `config`; the epoch its resume state is at (None: none)."""
+    if not store.prepare(config, overwrite=overwrite):
+        if store.metrics_path.exists():
+            store.clear()
+        return None
+    return store.load_state()[0]
+
+
+def _load(stores: list[RunStore], start: int | None) -> tuple[int, list, list[float], list]:
+    """(start epoch, states, prior wall, logged rows) of runs that all resume at `start`."""
+    if start is None:
+        return 0, [], [0.0] * len(stores), [[] for _ in stores]
+    loaded = [s.load_state() for s in stores]
+    rows = [s.keep_metrics_before(start) for s in stores]
+    for s in stores:
+        s.drop_checkpoints_after(start)
+    return start, [t for _, t, _ in loaded], [w for _, _, w in loaded], rows
+
+
+def train_many(configs: list[RunConfig], outs: list[str | Path], *, threads: int | None = None,
+               device: str = "cpu", quiet: bool = False, overwrite: bool = False
+               ) -> list[TrainResult]:
+    """Train K configs that differ only in their seeds, in one process, into K run directories;
+    runs already finished (summary.json) are left as they are."""
+    import contextlib
+
+    check_batchable(configs)
+    set_threads(threads)
+    dev = resolve_device(device)
+    stores = [RunStore(o) for o in outs]
+    todo = [i for i, s in enumerate(stores) if overwrite or not s.summary_path.is_file()
+            or not s.is_run()]
+    _check_memory([configs[i] for i in todo] or configs[:1], dev)
+    with contextlib.ExitStack() as stack:
+        for s in stores:
+            stack.enter_context(s.writer())
+        groups: dict[int | None, list[int]] = {}
+        for i in todo:  # runs killed at different epochs resume as separate batches
+            groups.setdefault(_resume_epoch(stores[i], configs[i], overwrite), []).append(i)
+        for start, members in groups.items():
+            _train(configs, stores, members, start, dev, quiet)
+    return [TrainResult(s.path, c, s.read_summary() or {}, None, None)
+            for s, c in zip(stores, configs)]
+
+
+def _train(configs, stores, todo: list[int], start: int | None, dev, quiet: bool) -> None:
+    """Train the runs `todo`, all starting at epoch `start` (None: from scratch), as one batch."""
+    cfgs, sts = [configs[i] for i in todo], [stores[i] for i in todo]
+    start, states, prior, rows = _load(sts, start)
+    models = [build_model(c.model, c.task.p, c.seed).to(dev) for c in cfgs]
+    trainer = BatchTrainer(models, cfgs)
+    if states:
+        trainer.load_states([{k: v.to(dev) for k, v in s.items()} for s in states])
+    clock = {"t0": time.perf_counter(), "prior": prior}
+    members = [_member(i, c, s, trainer, clock, quiet, start)
+               for i, (c, s) in enumerate(zip(cfgs, sts))]
+    for m, logged in zip(members, rows):
+        for row in logged:
+            for cb in m.callbacks:
+                cb.on_eval(row["epoch"], row, lambda k=m.index: trainer.weights(k), replay=True)
+    batches = [to_batch(make_dataset(c.task), dev) for c in cfgs]
+    stacked = _Stacked(*(torch.stack([getattr(b, f) for b in batches])
+                         for f in ("train_x", "train_y", "test_x", "test_y")))
+    fit(trainer, members, stacked, start)
+    for m in members:
+        wall = prior[m.index] + (m.closed_at or time.perf_counter()) - clock["t0"]
+        m.store.write_summary(summarize(m.store.read_metrics(), m.stopped, wall))

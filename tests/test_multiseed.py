@@ -1,0 +1,111 @@
+"""Many models in one process: each model of a batch is its single run, bit for bit (weights,
+metric rows, checkpoints, summary), early stops per model, resumes after a kill, and bad input is
+one line."""
+
+import dataclasses
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from conftest import tiny_config
+from groklab.errors import GroklabError
+from groklab.store import RunStore
+from groklab.train import run
+from groklab.train.multiseed import check_batchable, estimate_bytes, parse_seeds, train_many
+
+TINY = ["--task", "add", "--p", "13", "--frac-train", "0.5", "--d-model", "16", "--n-heads", "2",
+        "--d-head", "8", "--d-mlp", "32", "--lr", "3e-3", "--eval-every", "5", "--ckpt-every",
+        "20", "--stop-acc", "0.1", "--stop-patience", "10", "--grokfast", "ema", "--quiet"]
+
+
+def _configs(n: int, **train):
+    base = tiny_config(epochs=400, stop_patience=10, stop_acc=0.1, **train)
+    return [dataclasses.replace(base, seed=s, task=dataclasses.replace(base.task, data_seed=10 + s))
+            for s in range(n)]
+
+
+def _same_run(a, b) -> bool:
+    a, b = RunStore(a), RunStore(b)
+    if a.read_metrics() != b.read_metrics() or a.checkpoint_epochs() != b.checkpoint_epochs():
+        return False
+    for e in a.checkpoint_epochs():
+        x, y = a.load_checkpoint(e), b.load_checkpoint(e)
+        if x.keys() != y.keys() or not all(torch.equal(x[k], y[k]) for k in x):
+            return False
+    strip = lambda s: {k: v for k, v in s.items() if k != "wall_s"}  # noqa: E731
+    return strip(a.read_summary()) == strip(b.read_summary())
+
+
+@pytest.mark.parametrize("grokfast", ["none", "ema"])
+def test_each_model_of_a_batch_is_its_single_run(tmp_path, grokfast):
+    configs = _configs(4, grokfast=grokfast)
+    for i, c in enumerate(configs):
+        run(c, tmp_path / f"single_{i}", quiet=True)
+    train_many(configs, [tmp_path / f"batch_{i}" for i in range(4)], quiet=True)
+    stops = [RunStore(tmp_path / f"single_{i}").read_summary()["epochs"] for i in range(4)]
+    assert len(set(stops)) > 1  # the models stop early at different epochs
+    for i in range(4):
+        assert _same_run(tmp_path / f"single_{i}", tmp_path / f"batch_{i}"), i
+
+
+def test_one_model_batch_equals_the_single_trainer(tmp_path):
+    (config,) = _configs(1)
+    config = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=200,
+                                                                   stop_patience=0))
+    run(config, tmp_path / "single", quiet=True)
+    train_many([config], [tmp_path / "batch"], quiet=True)
+    assert _same_run(tmp_path / "single", tmp_path / "batch")
+
+
+def test_killed_batch_resumes_to_the_uninterrupted_result(tmp_path):
+    """--seeds through the CLI, killed with SIGKILL once the first states are saved, then run
+    again: every run equals its uninterrupted single run."""
+    args = [sys.executable, "-m", "groklab.cli", "train", *TINY, "--epochs", "400", "--seeds",
+            "0-2", "--out", str(tmp_path / "killed")]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    state = tmp_path / "killed" / "seed_2" / "state.safetensors"
+    while time.time() < deadline and not state.exists():
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert subprocess.run(args, capture_output=True).returncode == 0
+    for s in range(3):
+        single = subprocess.run([sys.executable, "-m", "groklab.cli", "train", *TINY, "--epochs",
+                                 "400", "--seed", str(s), "--out", str(tmp_path / f"single_{s}")],
+                                capture_output=True)
+        assert single.returncode == 0, single.stderr
+        assert _same_run(tmp_path / f"single_{s}", tmp_path / "killed" / f"seed_{s}"), s
+
+
+@pytest.mark.parametrize("text", ["", "a", "-1", "0,0", "3-1", "0-99999", "1,,2", "\u0665"])
+def test_bad_seed_lists_are_one_line(text):
+    with pytest.raises(GroklabError) as e:
+        parse_seeds(text)
+    assert "\n" not in str(e.value) and "--seeds" in str(e.value)
+
+
+def test_seed_lists():
+    assert parse_seeds("0-3") == [0, 1, 2, 3] and parse_seeds("5, 1,7-8") == [5, 1, 7, 8]
+
+
+def test_mixed_shapes_and_too_many_models_are_refused(tmp_path):
+    a, b = _configs(2)
+    wider = dataclasses.replace(b, model=dataclasses.replace(b.model, d_mlp=64))
+    with pytest.raises(GroklabError, match="differ only in their seeds.*model"):
+        check_batchable([a, wider])
+    from groklab.config import preset
+
+    big = preset("nanda2023")
+    need = estimate_bytes(big, 4096)
+    assert need > 500 * 2**30  # far beyond this machine: refused before anything is allocated
+    r = subprocess.run([sys.executable, "-m", "groklab.cli", "train", "--preset", "nanda2023",
+                        "--seeds", "0-4095", "--out", str(tmp_path / "big")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "GiB" in r.stderr and not (tmp_path / "big").exists()
