@@ -309,6 +309,9 @@ def train_many(configs: list[RunConfig], outs: list[str | Path], *, threads: int
     check_batchable(configs)
     set_threads(threads)
     dev = resolve_device(device)
+    if dev.type == "cuda":  # TF32 matmuls would make a batched model differ from its single run
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     stores = [RunStore(o) for o in outs]
     todo = [i for i, s in enumerate(stores) if overwrite or not s.summary_path.is_file()
             or not s.is_run()]
