@@ -28,6 +28,26 @@ FLOOR_PERCENTILE = 25  # cyclic views: the noise floor is this percentile of the
 MIN_CLUSTER_SHARE = 0.02  # cyclic neuron view: a cluster of >= max(2, this x d_mlp) neurons
 NEURON_FVE = 0.85  # a neuron belongs to its best frequency / irrep when it explains this much
 
+# ---- program families (cyclic) ----------------------------------------------------------------
+EXPLAIN_AGREEMENT = 0.90  # a family explains the network: held-out agreement >= this
+EXPLAIN_FVE_SHARE = 0.5  # ... and logit FVE >= this x the best family's
+PIZZA_DEPENDENCE = 0.2  # pizza votes: distance dependence >= this,
+PIZZA_SYMMETRICITY = 0.9  # gradient symmetricity >= this,
+PIZZA_IRRELEVANCE = 0.5  # distance irrelevance <= this
+PROFILE_TIE = 0.02  # pizza magnitude profiles closer than this in FVE are a tie
+LOOKUP_TRAIN_ACC = RIGHT  # lookup: fits its training pairs ...
+LOOKUP_MAX_TEST_ACC = 0.5  # ... and is at most this right held out
+
+# ---- phases and trends -------------------------------------------------------------------------
+PHASE_DROP = 0.10  # cleanup ends when the weight norm falls at <= this x its fastest rate
+PHASE_WINDOW = 5  # evaluations averaged for that rate
+LEAD_LOSS = 0.1  # nats: a loss this low means the answers are right with confidence
+
+# ---- the LLC ------------------------------------------------------------------------------------
+LLC_DIVERGENCE_FACTOR = 10.0  # a chain diverged: nβ (L − L*) > this x the parameter count
+LLC_STATIONARY_TOL = 0.10  # stationary: the second half's mean within this share of the whole's
+LLC_NEGATIVE_TOL = 0.0  # an estimate below zero minus this is flagged
+
 # ---- verdicts ---------------------------------------------------------------------------------
 NECESSITY_ACC = 0.10  # algorithmic: the network without the program's component is <= this
 MEMORIZING_AGREEMENT = 0.10  # memorizing: held-out agreement with the network <= this

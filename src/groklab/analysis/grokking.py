@@ -22,12 +22,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from groklab.epochs import first_epoch
+from groklab.rules import PHASE_DROP, PHASE_WINDOW, RIGHT
 
-DROP = 0.10
-WINDOW = 5
-RULE = (f"memorization ends at train acc >= 0.99; circuit formation ends when log test loss has "
+DROP = PHASE_DROP
+WINDOW = PHASE_WINDOW
+RULE = (f"memorization ends at train acc >= {RIGHT}; circuit formation ends when log test loss has "
         f"fallen {DROP:.0%} of the way from its peak (after memorization) to its value at grokking "
-        f"(test acc >= 0.99); cleanup ends, from grokking on, when the weight norm's decline per "
+        f"(test acc >= {RIGHT}); cleanup ends, from grokking on, when the weight norm's decline per "
         f"epoch (mean of the last {WINDOW} evaluations) is <= {DROP:.0%} of its fastest since "
         "circuit formation ended")
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from groklab.rules import LEAD_LOSS
+
 
 def rankdata(x: np.ndarray) -> np.ndarray:
     """Ranks with ties averaged (as scipy.stats.rankdata)."""
@@ -26,7 +28,6 @@ def spearman(x, y) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
-LEAD_LOSS = 0.1  # nats: a loss this low means the answers are right with confidence
 
 
 def lead(points: list, threshold: float = LEAD_LOSS) -> dict:

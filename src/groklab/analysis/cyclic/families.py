@@ -39,17 +39,12 @@ from groklab.analysis.cyclic.diagnostics import distance_irrelevance
 from groklab.analysis.cyclic.frame import Frame
 from groklab.analysis.cyclic.keyfreq import energy_view
 from groklab.analysis.scale import best_scale
+from groklab.rules import (EXPLAIN_AGREEMENT, EXPLAIN_FVE_SHARE, LOOKUP_MAX_TEST_ACC,
+                           LOOKUP_TRAIN_ACC, PIZZA_DEPENDENCE, PIZZA_IRRELEVANCE,
+                           PIZZA_SYMMETRICITY, PROFILE_TIE)
 
 FAMILIES = ("clock", "pizza", "lookup")
 ALGORITHMS = ("clock", "pizza", "lookup", "unknown")
-EXPLAIN_AGREEMENT = 0.90
-EXPLAIN_FVE_SHARE = 0.5
-PIZZA_DEPENDENCE = 0.2
-PIZZA_SYMMETRICITY = 0.9
-PIZZA_IRRELEVANCE = 0.5
-PROFILE_TIE = 0.02
-LOOKUP_TRAIN_ACC = 0.99
-LOOKUP_MAX_TEST_ACC = 0.5
 RULE = (f"clock or pizza explains the network when its held-out agreement is >= "
         f"{EXPLAIN_AGREEMENT:.0%} and its logit FVE >= {EXPLAIN_FVE_SHARE} x the best family's; "
         f"if both do, pizza when at least two of: distance dependence >= {PIZZA_DEPENDENCE}, "

@@ -31,10 +31,11 @@ import numpy as np
 import torch
 
 from groklab.errors import GroklabError
+from groklab.rules import LLC_DIVERGENCE_FACTOR, LLC_NEGATIVE_TOL, LLC_STATIONARY_TOL
 
-DIVERGENCE_FACTOR = 10.0
-STATIONARY_TOL = 0.10
-NEGATIVE_TOL = 0.0  # an estimate below zero minus this is flagged
+DIVERGENCE_FACTOR = LLC_DIVERGENCE_FACTOR
+STATIONARY_TOL = LLC_STATIONARY_TOL
+NEGATIVE_TOL = LLC_NEGATIVE_TOL  # an estimate below zero minus this is flagged
 LLC_RULE = (f"invalid when a chain diverges (non-finite loss, or nβ·(L − L*) > "
             f"{DIVERGENCE_FACTOR:g} × the parameter count) or the estimate is negative (w* is not "
             f"a local minimum); stationary when each chain's mean over the last half of its kept "
