@@ -212,10 +212,11 @@ def compare_line(target, result, other_path, other) -> str:
     """--compare: whether two runs hold the same kind of algorithmic program."""
     a, b = result.key_set, other.key_set
     same = result.verdict == other.verdict == "algorithmic" and result.algorithm == other.algorithm
-    return (f"compare: {target}: {result.algorithm} ({result.verdict}), frequencies {a} | "
-            f"{other_path}: {other.algorithm} ({other.verdict}), frequencies {b} -> "
+    what = "irreps" if result.algorithm == "characters" else "frequencies"
+    return (f"compare: {target}: {result.algorithm} ({result.verdict}), {what} {a} | "
+            f"{other_path}: {other.algorithm} ({other.verdict}), {what} {b} -> "
             + (f"the same kind of program ({result.algorithm}, {len(a)} vs {len(b)} "
-               f"frequencies, {len(set(a) & set(b))} shared)" if same
+               f"{what}, {len(set(a) & set(b))} shared)" if same
                else "not the same algorithmic program"))
 
 

@@ -58,20 +58,26 @@ def _checkpoint(store: RunStore, checkpoint: int | None) -> int:
     return epochs[-1] if checkpoint is None else checkpoint
 
 
-def load_run_model(path: str | Path, checkpoint: int | None = None) -> tuple[HookedModel, int]:
-    """The model of a run at `checkpoint` (the last by default), loaded strictly."""
-    loaded = load_run(path, checkpoint)
-    return loaded.model, loaded.epoch
-
-
-def load_run(path: str | Path, checkpoint: int | None = None) -> Loaded:
-    """A run's model at `checkpoint` (the last by default) with its task's dataset."""
-    store = RunStore(path)
+def _model_at(store: RunStore, checkpoint: int | None):
+    """(config, model, epoch, weights) of a run at `checkpoint` (the last by default), strictly."""
     cfg = store.read_config()
     epoch = _checkpoint(store, checkpoint)
     model = build_model(cfg.model, cfg.task.p, cfg.seed)
     weights = store.load_checkpoint(epoch)
     load_weights(model, weights, str(store.checkpoint_path(epoch)))
+    return cfg, model, epoch, weights
+
+
+def load_run_model(path: str | Path, checkpoint: int | None = None) -> tuple[HookedModel, int]:
+    """The model of a run at `checkpoint` (the last by default), loaded strictly."""
+    _, model, epoch, _ = _model_at(RunStore(path), checkpoint)
+    return model, epoch
+
+
+def load_run(path: str | Path, checkpoint: int | None = None) -> Loaded:
+    """A run's model at `checkpoint` (the last by default) with its task's dataset."""
+    store = RunStore(path)
+    cfg, model, epoch, weights = _model_at(store, checkpoint)
     source = {"kind": "run", "path": str(store.path), "checkpoint": epoch, "layout": "groklab",
               "preset": cfg.preset}
     return Loaded(model, make_dataset(cfg.task), source, [], store, epoch, weights)

@@ -7,7 +7,8 @@ and extract of a model, a run or a file; the per-checkpoint progress and curve) 
 engine.stages against this protocol; `domain_for` is the one place that chooses.
 
 A new domain: a module beside engine/cyclic.py and engine/group.py implementing `Domain`, plus one
-line in DOMAINS (domains are tried in order; the cyclic one takes every Z_N task).
+line in DOMAINS and, for its report page, one in report/pages.py PAGES (domains are tried in
+order; the cyclic one takes every Z_N task).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from groklab.models import HookedModel, build_model
 from groklab.store import RunStore
 from groklab.tasks import make_dataset
 from groklab.train.callbacks import Checkpointer, EarlyStop, MetricsLog, Progress
-from groklab.train.loop import ADAM_KEYS, accuracy, cross_entropy
+from groklab.train.loop import ADAM_KEYS, Batch, accuracy, cross_entropy
 from groklab.train.optim import Grokfast, lr_at, make_optimizer
 from groklab.train.run import TrainResult, resolve_device, set_threads, to_batch
 from groklab.train.summary import summarize
@@ -182,14 +182,6 @@ class BatchTrainer:
             }
 
 
-@dataclass
-class _Stacked:
-    train_x: torch.Tensor  # [K, n_train, 2]
-    train_y: torch.Tensor  # [K, n_train]
-    test_x: torch.Tensor
-    test_y: torch.Tensor
-
-
 def _evaluate(trainer: BatchTrainer, members: list[Member], epoch: int, logits, batch,
               final: bool) -> None:
     """Evaluate every live member that wants it; a member asking to stop is closed."""
@@ -215,8 +207,8 @@ def _close(trainer: BatchTrainer, m: Member, epoch: int) -> None:
     trainer.freeze(m.index)
 
 
-def fit(trainer: BatchTrainer, members: list[Member], batch: _Stacked, start: int) -> int:
-    """The single trainer's loop for every member at once; returns the last epoch."""
+def fit(trainer: BatchTrainer, members: list[Member], batch: Batch, start: int) -> int:
+    """`batch` holds every model's pairs stacked: train_x [K, n_train, 2], train_y [K, n_train]."""
     cfg, epoch = trainer.cfg, start
     while not all(m.done for m in members):
         logits = trainer.logits(batch.train_x)
@@ -303,7 +295,8 @@ def train_many(configs: list[RunConfig], outs: list[str | Path], *, threads: int
                device: str = "cpu", quiet: bool = False, overwrite: bool = False
                ) -> list[TrainResult]:
     """Train K configs that differ only in their seeds, in one process, into K run directories;
-    runs already finished (summary.json) are left as they are."""
+    runs already finished (summary.json) are left as they are. The results carry no model (load
+    one with sources.load_run_model)."""
     import contextlib
 
     check_batchable(configs)
@@ -344,8 +337,8 @@ def _train(configs, stores, todo: list[int], start: int | None, dev, quiet: bool
             for cb in m.callbacks:
                 cb.on_eval(row["epoch"], row, lambda k=m.index: trainer.weights(k), replay=True)
     batches = [to_batch(make_dataset(c.task), dev) for c in cfgs]
-    stacked = _Stacked(*(torch.stack([getattr(b, f) for b in batches])
-                         for f in ("train_x", "train_y", "test_x", "test_y")))
+    stacked = Batch(*(torch.stack([getattr(b, f) for b in batches])
+                      for f in ("train_x", "train_y", "test_x", "test_y")))
     fit(trainer, members, stacked, start)
     for m in members:
         wall = prior[m.index] + (m.closed_at or time.perf_counter()) - clock["t0"]

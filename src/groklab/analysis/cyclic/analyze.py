@@ -32,8 +32,6 @@ from groklab.models import HookedModel
 from groklab.store import ANALYSIS_SCHEMA, to_jsonable
 from groklab.tasks import Dataset
 
-SCHEMA_VERSION = ANALYSIS_SCHEMA
-
 
 @dataclass
 class AnalysisResult:
