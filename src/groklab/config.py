@@ -14,7 +14,7 @@ from typing import Any
 
 from groklab.errors import GroklabError
 
-TASKS = ("add", "sub", "mul", "div", "x2y2", "x2xyy2", "x3xy", "group")
+TASKS = ("add", "sub", "mul", "div", "x2y2", "x2xyy2", "x3xy", "group", "table")
 PRIME_TASKS = ("mul", "div")
 MODEL_KINDS = ("transformer", "mlp")
 LAYOUTS = ("transformerlens", "nanda2023", "clockpizza2023", "chughtai2023")  # model files read
@@ -75,14 +75,17 @@ def _check_choices(obj: Any) -> None:
 class TaskConfig:
     """Which binary operation mod p, and how the p² pairs are split."""
 
-    name: str = _f("add", "binary operation mod p, or composition in a finite group ('group')",
-                   TASKS, flag="--task")
+    name: str = _f("add", "binary operation mod p, composition in a finite group ('group'), or "
+                          "any operation given as a table file ('table')", TASKS, flag="--task")
     p: int = _f(113, "modulus (>= 3; prime for mul and div); for task 'group' it is |G|, set "
                      "from the group")
     group: str = _f("", "task 'group' only: S<n>, A<n> (n >= 3), D<n> (dihedral, order 2n), C<n>")
     element_order: str = _f("groklab", "task 'group' only: element numbering, groklab's "
                                        "(lexicographic, identity 0) or chughtai2023's",
                             ("groklab", "chughtai2023"))
+    table: str = _f("", "task 'table' only: a CSV (row a, column b, entry a∘b; integers) or .npy "
+                        "file of a square table, at most 720 rows; what it is (a group, an isotope "
+                        "of one, or neither) is read from the table")
     frac_train: float = _f(0.3, "fraction of all p^2 pairs used for training, in (0, 1)")
     data_seed: int = _f(598, "seed of the train/test split (separate from the init seed)")
     relabel_seed: int | None = _f(None, "present number a as token perm[a], perm a fixed random "
@@ -92,6 +95,8 @@ class TaskConfig:
     @property
     def label(self) -> str:
         """What the task is called in tables: the group's name, else the operation's."""
+        if self.name == "table":
+            return "table:" + self.table.rsplit("/", 1)[-1]
         return self.group if self.name == "group" else self.name
 
     def check_p(self, given: int | None) -> None:
@@ -99,6 +104,9 @@ class TaskConfig:
         if self.name == "group" and given is not None and given != self.p:
             raise GroklabError(f"--p {given} does not apply to --task group: p is |G| = {self.p} "
                                f"for {self.group}; leave --p out")
+        if self.name == "table" and given is not None and given != self.p:
+            raise GroklabError(f"--p {given} does not apply to --task table: p is the table's "
+                               f"{self.p} rows; leave --p out")
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -113,13 +121,23 @@ class TaskConfig:
                                             "(the analyses hold |G|³ logits)")
             make_group(self.group, self.element_order)  # the numbering exists
             object.__setattr__(self, "p", order)
+        elif self.name == "table":
+            from groklab.groups.tablefile import read_table_file
+
+            _check(bool(self.table), "task 'table' needs a table file: --table FILE (CSV or .npy)")
+            _check(not self.group, f"group={self.group!r} is for --task group; a table's group "
+                                   "is read from the table")
+            object.__setattr__(self, "p", int(read_table_file(self.table).shape[0]))
         else:
             _check(not self.group, f"group={self.group!r} is for --task group (task is "
                                    f"{self.name!r})")
             _check(self.element_order == "groklab",
                    f"element_order={self.element_order!r} is for --task group")
-        _check(self.p >= 3 or self.name == "group", f"p={self.p} is too small: p must be >= 3")
-        _check(self.p <= MAX_P or self.name == "group", f"p={self.p} is too large: at most {MAX_P} (the analyses hold "
+        _check(not self.table or self.name == "table",
+               f"table={self.table!r} is for --task table (task is {self.name!r})")
+        free = self.name in ("group", "table")  # p is the group's or the table's
+        _check(self.p >= 3 or free, f"p={self.p} is too small: p must be >= 3")
+        _check(self.p <= MAX_P or free, f"p={self.p} is too large: at most {MAX_P} (the analyses hold "
                                 f"p³ = {self.p ** 3:.2g} logits in memory)")
         _check_seed("data_seed", self.data_seed)
         if self.relabel_seed is not None:

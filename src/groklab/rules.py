@@ -52,7 +52,21 @@ LLC_NEGATIVE_TOL = 0.0  # an estimate below zero minus this is flagged
 NECESSITY_ACC = 0.10  # algorithmic: the network without the program's component is <= this
 MEMORIZING_AGREEMENT = 0.10  # memorizing: held-out agreement with the network <= this
 LOOKUP_AGREEMENT = 0.5  # groups: characters only when the program agrees this much held out
+EXPLAIN_MIN_FVE = 0.5  # a program explains the network: it explains this share of the logit
+# variance (null: a program fitted to an untrained network's logits explains ~0)
 ALGORITHMIC_PROGRAMS = ("clock", "pizza", "characters")
+VERDICTS = ("algorithmic", "partial", "memorizing", "unfitted", "different_function")
+
+
+def verdict_rule(program: str, component: str) -> str:
+    """The verdict rule in words, for a domain's program kind and the component it ablates."""
+    return (f"different_function: a {program} program agreeing >= {RIGHT:.0%} with the network "
+            f"but < {RIGHT:.0%} right on the task; memorizing: a lookup program, no key set, or "
+            f"held-out agreement <= {MEMORIZING_AGREEMENT:.0%}, the network fitting >= {RIGHT:.0%} "
+            f"of its training pairs (unfitted when it does not); algorithmic: a {program} "
+            f"program, accuracy >= {RIGHT:.0%} on all pairs, agreement >= {RIGHT:.0%}, logit "
+            f"FVE >= {EXPLAIN_MIN_FVE:g}, the network fitting its training pairs and <= "
+            f"{NECESSITY_ACC:.0%} accurate without {component}; partial otherwise")
 
 
 def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -63,15 +77,25 @@ def cross_entropy(logits: np.ndarray, labels: np.ndarray) -> float:
 
 
 def verdict(algorithm: str, has_keys: bool, acc: float, agreement: float,
-            test_agreement: float, ablated: float | None) -> str:
-    """memorizing: a lookup program, no key set, or held-out agreement <= MEMORIZING_AGREEMENT;
-    algorithmic: an algorithmic program >= RIGHT accurate on all pairs, agreeing >= RIGHT with
-    the network, which is <= NECESSITY_ACC accurate without the program's component; partial
-    otherwise."""
+            test_agreement: float, ablated: float | None, train_fit: float,
+            fve: float) -> str:
+    """In order:
+    different_function: an algorithmic program that agrees >= RIGHT with the network on all pairs
+      but is < RIGHT right on the task (the network computes some other function);
+    memorizing: a lookup program, no key set, or held-out agreement <= MEMORIZING_AGREEMENT, for a
+      network that fits >= RIGHT of its training pairs; unfitted: the same for one that does not
+      (it has neither memorized nor found an algorithm, e.g. at initialization);
+    algorithmic: an algorithmic program >= RIGHT accurate on all pairs, agreeing >= RIGHT with the
+      network, explaining >= EXPLAIN_MIN_FVE of its logit variance, the network fitting its
+      training pairs and <= NECESSITY_ACC accurate without the program's component;
+    partial otherwise."""
+    programmatic = algorithm in ALGORITHMIC_PROGRAMS and has_keys
+    if programmatic and agreement >= RIGHT and acc < RIGHT:
+        return "different_function"
     if algorithm == "lookup" or not has_keys or test_agreement <= MEMORIZING_AGREEMENT:
-        return "memorizing"
-    if algorithm in ALGORITHMIC_PROGRAMS and acc >= RIGHT and agreement >= RIGHT \
-            and ablated is not None and ablated <= NECESSITY_ACC:
+        return "memorizing" if train_fit >= RIGHT else "unfitted"
+    if programmatic and acc >= RIGHT and agreement >= RIGHT and fve >= EXPLAIN_MIN_FVE \
+            and train_fit >= RIGHT and ablated is not None and ablated <= NECESSITY_ACC:
         return "algorithmic"
     return "partial"
 

@@ -87,6 +87,10 @@ def make_dataset(task: TaskConfig) -> Dataset:
         from groklab.groups.elements import make_group
 
         labels = make_group(task.group, task.element_order).table[pairs[:, 0], pairs[:, 1]]
+    elif task.name == "table":
+        from groklab.groups.tablefile import read_table_file
+
+        labels = read_table_file(task.table)[pairs[:, 0], pairs[:, 1]]
     else:
         labels = apply(task.name, pairs[:, 0], pairs[:, 1], task.p)
     n_train = round(task.frac_train * len(pairs))

@@ -23,6 +23,8 @@ class Progress:
         self.result, self.loaded, self.points = result, loaded, []
 
     def at(self, epoch: int) -> None:
+        if self.result.snapshot is None:  # not a group: nothing to measure in irreps
+            return
         self.points.append(group_progress(self.loaded.model, self.loaded.data, epoch,
                                           self.result.key_irreps))
 
@@ -36,7 +38,7 @@ class GroupDomain:
     kind = "group"
 
     def handles(self, data: Dataset) -> bool:
-        return data.task.name == "group"
+        return data.task.name in ("group", "table")
 
     def analyze(self, loaded: Loaded) -> tuple[GroupAnalysisResult, None]:
         return analyze_group_model(loaded.model, loaded.data, loaded.source, loaded.notes), None
@@ -54,4 +56,4 @@ class GroupDomain:
                      first_correct)
 
     def describe(self, data: Dataset) -> str:
-        return data.task.group
+        return data.task.group or data.task.name

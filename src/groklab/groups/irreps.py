@@ -212,6 +212,9 @@ def _names(group: Group, chars: list[np.ndarray], dims: list[int]) -> list[str]:
             k = int(round(np.arccos(np.clip(chi[1] / d, -1, 1)) * n / (2 * np.pi)))
             names.append("trivial" if k == 0 else f"freq_{k}")
         return names
+    if group.family != "dihedral":  # found or product groups: named by dimension, in order
+        return ["trivial" if np.allclose(chi, 1) else f"d{d}_{i}"
+                for i, (chi, d) in enumerate(zip(chars, dims))]
     names = []  # dihedral: element 1 is the rotation by 1, element n the reflection s
     for chi, d in zip(chars, dims):
         if d == 2:

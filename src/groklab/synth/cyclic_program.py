@@ -37,6 +37,8 @@ class CurvePoint:
     test_agreement: float
     network_test_accuracy: float
     verdict: str
+    logit_fve: float | None = None
+    explains: bool = False
 
 
 @dataclass
@@ -83,8 +85,8 @@ class ExtractResult(ProgramResult):
             f"  description: {v.n_constants} constants vs {v.lookup_entries} lookup-table entries",
         ]
         if self.curve:
-            lines.append(f"over {len(self.curve)} checkpoints: program first right on all pairs at "
-                         f"epoch {self.first_correct_epoch}; network grokked (test acc >= 99%) at "
+            lines.append(f"over {len(self.curve)} checkpoints: the program first explains the "
+                         f"network at epoch {self.first_correct_epoch}; network grokked (test acc >= 99%) at "
                          f"epoch {self.grokked_epoch}")
         return lines
 
@@ -134,12 +136,13 @@ def curve_point(model: HookedModel, data: Dataset, final: Frame, epoch: int) -> 
                       program_test_accuracy=check.program_test_accuracy,
                       program_accuracy=check.program_accuracy, agreement=check.agreement,
                       test_agreement=check.test_agreement,
-                      network_test_accuracy=check.network_test_accuracy, verdict=check.verdict)
+                      network_test_accuracy=check.network_test_accuracy, verdict=check.verdict,
+                      logit_fve=(check.evidence or {}).get("logit_fve"),
+                      explains=bool((check.evidence or {}).get("explains")))
 
 
 def first_correct(points: list[CurvePoint]) -> int | None:
-    """The first checkpoint whose program is right on all pairs, agrees with the network on
-    >= RIGHT of the held-out pairs, and is a clock or a pizza."""
-    return next((p.epoch for p in points if p.program_accuracy == 1.0
-                 and p.test_agreement >= CURVE_TEST_AGREEMENT
-                 and p.algorithm in ("clock", "pizza")), None)
+    """The first checkpoint whose program, a clock or a pizza, explains the network
+    (analysis.evidence: agreement and logit FVE), not merely computes the task."""
+    return next((p.epoch for p in points if p.explains and p.algorithm in ("clock", "pizza")),
+                None)

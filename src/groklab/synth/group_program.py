@@ -7,10 +7,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from groklab.analysis.evidence import EXPLAIN_RULE
 from groklab.analysis.group.characters import CharacterProgram, fit_program, program_terms
 from groklab.analysis.group.representations import choose_key_irreps, model_logits, scores, view_of
 from groklab.models import HookedModel
-from groklab.rules import RIGHT
+from groklab.rules import LOOKUP_MAX_TEST_ACC, RIGHT
+from groklab.rules import verdict as rule_verdict
 from groklab.store import to_jsonable
 from groklab.synth.group_verify import (CharacterVerification, emit_lookup, emit_program,
                                       verify_program)
@@ -55,8 +57,8 @@ class GroupExtractResult(ProgramResult):
             f"  description: {v.n_constants} constants vs {v.lookup_entries} lookup-table entries",
         ]
         if self.curve:
-            lines.append(f"over {len(self.curve)} checkpoints: program first right on all pairs "
-                         f"(and >= 99% held-out agreement) at epoch {self.first_correct_epoch}; "
+            lines.append(f"over {len(self.curve)} checkpoints: the program first explains the "
+                         f"network ({EXPLAIN_RULE}) at epoch {self.first_correct_epoch}; "
                          f"network grokked at epoch {self.grokked_epoch}")
         return lines
 
@@ -74,6 +76,8 @@ def extract_group_model(model: HookedModel, data: Dataset, source: dict) -> Grou
     model.eval()
     view = view_of(data)
     logits, _ = model_logits(model, data)
+    if view is None:
+        return _extract_table(data, source, logits)
     _, acc = scores(logits, data.labels)
     keys = choose_key_irreps(view, logits, data.labels, acc)
     program = fit_program(view, logits, data, keys.names)
@@ -82,12 +86,10 @@ def extract_group_model(model: HookedModel, data: Dataset, source: dict) -> Grou
               "verdict": check.verdict, "accuracy_all_pairs": round(check.program_accuracy, 6),
               "agreement_with_network": round(check.agreement, 6)}
     if check.algorithm == "lookup":
-        n = view.group.order
         train = data.train_idx
-        pairs = list(zip(train // n, train % n))
         answers = logits[train].argmax(1)
-        code = emit_lookup(view.group.name, pairs, answers, header)
-        emitted = float((answers == data.labels[train]).sum()) / (n * n)
+        code = emit_lookup(view.group.name, data.pairs[train], answers, header)
+        emitted = float((answers == data.labels[train]).sum()) / len(data.labels)
     else:
         code = emit_program(program, view, header)
         emitted = check.program_accuracy
@@ -96,27 +98,58 @@ def extract_group_model(model: HookedModel, data: Dataset, source: dict) -> Grou
                               terms=_example_terms(view, program, data, check.algorithm))
 
 
+def _extract_table(data: Dataset, source: dict, logits) -> GroupExtractResult:
+    """A table that is not (isotopic to) a group: the network's answers on its training pairs as a
+    lookup table; `lookup` when that is all it does (LOOKUP_MAX_TEST_ACC), `unknown` otherwise."""
+    labels, net, train, test = data.labels, logits.argmax(1), data.train_idx, data.test_idx
+    fit = float((net[train] == labels[train]).mean()) if len(train) else 0.0
+    test_acc = float((net[test] == labels[test]).mean()) if len(test) else 0.0
+    algorithm = "lookup" if fit >= RIGHT and test_acc <= LOOKUP_MAX_TEST_ACC else "unknown"
+    verdict = rule_verdict(algorithm, False, 0.0, 0.0, 0.0, None, fit, 0.0)
+    header = {**{k: v for k, v in source.items() if v is not None}, "algorithm": algorithm,
+              "verdict": verdict}
+    code = emit_lookup("none", data.pairs[train], net[train], header)
+    program = CharacterProgram("none", data.task.element_order, [], [], 1.0, [], [])
+    emitted = float((net[train] == labels[train]).sum()) / len(labels)
+    check = CharacterVerification(
+        program_accuracy=emitted, program_test_accuracy=0.0, agreement=len(train) / len(labels),
+        test_agreement=0.0, network_accuracy=float((net == labels).mean()),
+        network_test_accuracy=test_acc, ablated_accuracy=None, algorithm=algorithm,
+        algorithm_rule="the table is not (isotopic to) a group: lookup when the network fits its "
+                       f"training pairs and is <= {LOOKUP_MAX_TEST_ACC:.0%} right held out, "
+                       "unknown otherwise",
+        network_train_accuracy=fit, verdict=verdict, lookup_entries=len(labels))
+    return GroupExtractResult(source=source, program=program, verification=check,
+                              source_code=code, emitted_accuracy=emitted)
+
+
 def _example_terms(view, program: CharacterProgram, data: Dataset, algorithm: str) -> dict | None:
     """The character program's terms for one held-out pair (drawn in the report), None without a
     characters program."""
     if not program.irreps or algorithm != "characters":
         return None
-    n = view.group.order
     row = int(data.test_idx[len(data.test_idx) // 2]) if len(data.test_idx) else 0
-    return program_terms(view, list(program.irreps), list(program.alpha), row // n, row % n)
+    a, b = data.pairs[row]
+    return program_terms(view, list(program.irreps), list(program.alpha), int(a), int(b))
 
 
 def curve_point(model: HookedModel, data: Dataset, names: list[str], epoch: int) -> dict:
     """The character program on the final key irreps at one checkpoint, against the network."""
     view = view_of(data)
     logits, _ = model_logits(model, data)
+    if view is None:
+        return {"epoch": epoch, "verdict": _extract_table(data, {}, logits).verdict,
+                "explains": False}
     check = verify_program(view, fit_program(view, logits, data, names, temperature=False),
                            logits, data)
+    ev = check.evidence or {}
     return {"epoch": epoch, "program_accuracy": check.program_accuracy,
             "agreement": check.agreement, "test_agreement": check.test_agreement,
+            "logit_fve": ev.get("logit_fve"), "explains": bool(ev.get("explains")),
             "network_test_accuracy": check.network_test_accuracy, "verdict": check.verdict}
 
 
 def first_correct(points: list[dict]) -> int | None:
-    return next((p["epoch"] for p in points if p["program_accuracy"] == 1.0
-                 and p["test_agreement"] >= RIGHT), None)
+    """The first checkpoint at which the program explains the network (analysis.evidence), not
+    merely computes the task (it always does)."""
+    return next((p["epoch"] for p in points if p.get("explains")), None)

@@ -16,12 +16,10 @@ from groklab.analysis.group.representations import GroupView
 from groklab.rules import MEMORIZING_AGREEMENT, NECESSITY_ACC, cross_entropy
 from groklab.rules import RIGHT as ALGORITHMIC_ACC
 from groklab.rules import verdict as rule_verdict
+from groklab.rules import verdict_rule
 from groklab.tasks import Dataset
 
-VERDICT_RULE = (f"algorithmic: a characters program, accuracy >= {ALGORITHMIC_ACC:.0%} on all pairs, "
-                f"agreement >= {ALGORITHMIC_ACC:.0%}, network <= {NECESSITY_ACC:.0%} accurate without "
-                f"the key irreps' product component; memorizing: a lookup program or held-out "
-                f"agreement <= {MEMORIZING_AGREEMENT:.0%}; partial otherwise")
+VERDICT_RULE = verdict_rule("characters", "the key irreps' product component")
 
 
 @dataclass(frozen=True)
@@ -38,15 +36,16 @@ class CharacterVerification(Comparison):
 
 
 def verdict(c: Comparison) -> str:
+    fve = (c.evidence or {}).get("logit_fve", 0.0)
     return rule_verdict(c.algorithm, c.algorithm != "lookup", c.program_accuracy, c.agreement,
-                        c.test_agreement, c.ablated_accuracy)
+                        c.test_agreement, c.ablated_accuracy, c.network_train_accuracy, fve)
 
 
 def verify_program(view: GroupView, program: CharacterProgram, logits: np.ndarray,
                    data: Dataset) -> CharacterVerification:
     c = compare(view, program, logits, data)
     n, train = view.group.order, data.train_idx
-    prog_logits = program.logits(view, train // n, train % n)
+    prog_logits = program.logits(view, view.pair_product[train])
     n_constants = sum(len(ch) for ch in program.characters) + len(program.alpha) + 1
     return CharacterVerification(
         **c.__dict__, program_train_loss=cross_entropy(prog_logits, data.labels[train]),
@@ -62,8 +61,10 @@ out as logit(c) = SCALE * sum_rho ALPHA[rho] * chi_rho(a.b.c^-1); the character 
 the identity, so the right c interferes constructively.
 
 Elements are permutations in array form (ELEMENTS[i][j] is where element i sends point j);
-a.b means "apply a first, then b". Usage: python program.py A B, with A and B element indices or
-array forms (e.g. 01423); or: from program import answer, logits.
+a.b means "apply a first, then b". The network reads tokens: token a stands for element SIGMA[a]
+and token b for TAU[b] (the identity unless its inputs were renamed); answers are elements.
+Usage: python program.py A B, with A and B tokens or array forms (e.g. 01423); or: from program
+import answer, logits.
 """
 
 import sys
@@ -76,6 +77,8 @@ IRREPS = {irreps}
 ALPHA = {alpha}
 SCALE = {scale}
 ELEMENTS = np.array({elements})
+SIGMA = {sigma}
+TAU = {tau}
 CHARACTERS = np.array({characters}).reshape(len(IRREPS), len(ELEMENTS))
 _INDEX = {{tuple(p): i for i, p in enumerate(ELEMENTS.tolist())}}
 
@@ -90,8 +93,8 @@ def inverse(a):
 
 
 def logits(a, b):
-    """SCALE * sum_rho ALPHA[rho] chi_rho(a.b.c^-1) for every element c."""
-    ab = compose(a, b)
+    """SCALE * sum_rho ALPHA[rho] chi_rho(a.b.c^-1) for every element c (a, b tokens)."""
+    ab = compose(SIGMA[a], TAU[b])
     x = [compose(ab, inverse(c)) for c in range(len(ELEMENTS))]
     return SCALE * (np.asarray(ALPHA) @ CHARACTERS[:, x])
 
@@ -172,4 +175,5 @@ def emit_program(program: CharacterProgram, view: GroupView, provenance: dict) -
         provenance=repr({str(k): str(v) for k, v in provenance.items()}),
         group=repr(program.group), irreps=repr(tuple(program.irreps)),
         alpha=repr(tuple(float(x) for x in program.alpha)), scale=repr(float(program.scale)),
-        elements=repr(perms), characters=repr(chars))
+        elements=repr(perms), characters=repr(chars),
+        sigma=repr(view.structure.sigma.tolist()), tau=repr(view.structure.tau.tolist()))

@@ -1,13 +1,9 @@
 """Prove (or refute) that a Program is the network's program: accuracy, agreement, substitution,
 necessity, description length, and a declared verdict.
 
-Verdict rule (RULE):
-- `algorithmic`: the program is a clock or a pizza, >= 99% accurate on all pairs, agrees with the
-  network on >= 99% of all pairs, and removing its frequencies' directions from the network's
-  logits leaves the network <= 10% accurate (the network needs them);
-- `memorizing`: the program is a lookup table, has no frequency, or the network agrees with it on
-  <= 10% of the held-out pairs (its held-out answers do not come from the algorithm);
-- `partial`: anything between (the algorithm is forming, or is one of several things at work).
+Verdict rule (RULE, rules.verdict): different_function, memorizing / unfitted, algorithmic,
+partial, judged on what the program shares with the network (analysis.evidence), never on the
+program's accuracy alone.
 """
 
 from __future__ import annotations
@@ -17,15 +13,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from groklab.analysis.cyclic.frame import Frame
+from groklab.analysis.evidence import evidence
 from groklab.rules import MEMORIZING_AGREEMENT, NECESSITY_ACC, RIGHT, cross_entropy
 from groklab.rules import verdict as rule_verdict
+from groklab.rules import verdict_rule
 from groklab.synth.program import Program
 
 ALGORITHMIC_ACC = RIGHT
-RULE = (f"algorithmic: a clock or pizza program, accuracy >= {ALGORITHMIC_ACC:.0%} on all pairs, "
-        f"agreement >= {ALGORITHMIC_ACC:.0%}, network <= {NECESSITY_ACC:.0%} accurate without the "
-        f"program's frequencies; memorizing: a lookup program, no frequency, or held-out agreement "
-        f"<= {MEMORIZING_AGREEMENT:.0%}; partial otherwise")
+RULE = verdict_rule("clock or pizza", "the program's frequencies")
 
 
 @dataclass(frozen=True)
@@ -46,18 +41,26 @@ class Verification:
     lookup_entries: int  # a lookup table of every pair
     verdict: str
     rule: str = RULE
+    network_train_accuracy: float = 1.0
+    evidence: dict | None = None  # analysis.evidence: what the program shares with the network
 
 
 def verdict(program: Program, acc: float, agreement: float, test_agreement: float,
-            ablated: float | None) -> str:
+            ablated: float | None, train_fit: float, fve: float) -> str:
     return rule_verdict(program.algorithm, bool(program.freqs), acc, agreement, test_agreement,
-                        ablated)
+                        ablated, train_fit, fve)
 
 
 def ablated_accuracy(frame: Frame, program: Program) -> float | None:
     """The network's accuracy on the regular pairs once its logits lose, per class, every component
     along the program's wave directions over the pairs: cos/sin(w_k x) and, for a pizza, the same
     times its magnitude profile M_k(δ)."""
+    out = ablated_logits(frame, program)
+    return None if out is None else float((out[1].argmax(1) == frame.labels[out[0]]).mean())
+
+
+def ablated_logits(frame: Frame, program: Program) -> tuple[np.ndarray, np.ndarray] | None:
+    """(rows, the network's logits on those regular pairs without the program's wave directions)."""
     if not program.waves:
         return None
     rows = np.flatnonzero(frame.regular & frame.valid)
@@ -74,8 +77,21 @@ def ablated_accuracy(frame: Frame, program: Program) -> float | None:
     design = np.stack(cols, 1)
     logits = frame.logits[rows]
     coef = np.linalg.lstsq(design, logits, rcond=None)[0]
-    residual = logits - design[:, 1:] @ coef[1:]  # the constant stays
-    return float((residual.argmax(1) == frame.labels[rows]).mean())
+    return rows, logits - design[:, 1:] @ coef[1:]  # the constant stays
+
+
+def substitution(frame: Frame, program: Program, rows: np.ndarray,
+                 ablated: tuple | None) -> np.ndarray | None:
+    """The network's logits on `rows` with the program standing in for its wave directions (the
+    regular pairs; elsewhere the network's own)."""
+    if ablated is None:
+        return None
+    sub = frame.logits[rows].astype(float).copy()
+    where = np.full(len(frame.labels), -1)
+    where[rows] = np.arange(len(rows))
+    reg, residual = ablated
+    sub[where[reg]] = residual + program.logits(frame.a[reg], frame.b[reg])
+    return sub
 
 
 def verify(program: Program, frame: Frame, necessity: bool = True) -> Verification:
@@ -83,6 +99,7 @@ def verify(program: Program, frame: Frame, necessity: bool = True) -> Verificati
     valid, test = np.flatnonzero(frame.valid), np.flatnonzero(frame.test)
     train = np.flatnonzero(frame.valid & frame.train)
     a, b, labels, net = frame.a, frame.b, frame.labels, frame.network_answer
+    prog_all = program.logits(a[valid], b[valid])
     prog = program.answer(a[valid], b[valid])
     answers = np.full(len(labels), -1)
     answers[valid] = prog
@@ -90,14 +107,21 @@ def verify(program: Program, frame: Frame, necessity: bool = True) -> Verificati
     test_acc = float((answers[test] == labels[test]).mean()) if len(test) else 0.0
     agreement = float((answers[valid] == net[valid]).mean())
     test_agreement = float((answers[test] == net[test]).mean()) if len(test) else 0.0
+    train_fit = float((net[train] == labels[train]).mean()) if len(train) else 0.0
     prog_logits = program.logits(a[train], b[train])
-    ablated = ablated_accuracy(frame, program) if necessity else None
+    cut = ablated_logits(frame, program) if necessity else None
+    ablated = None if cut is None else float((cut[1].argmax(1) == labels[cut[0]]).mean())
+    held = np.flatnonzero(frame.test[valid])
+    ev = evidence(frame.logits[valid], prog_all, labels[valid], held,
+                  substitution(frame, program, valid, cut))
     return Verification(
         acc, test_acc, agreement, test_agreement, float((net[valid] == labels[valid]).mean()),
         float((net[test] == labels[test]).mean()) if len(test) else 0.0,
         cross_entropy(prog_logits, labels[train]),
         cross_entropy(frame.logits[train], labels[train]), program.scale, ablated,
-        program.n_constants, len(valid), verdict(program, acc, agreement, test_agreement, ablated))
+        program.n_constants, len(valid),
+        verdict(program, acc, agreement, test_agreement, ablated, train_fit, ev.logit_fve),
+        network_train_accuracy=train_fit, evidence=ev.to_dict())
 
 
 def pct(x: float | None) -> str:
@@ -117,7 +141,17 @@ class ProgramResult:
 
     def check_lines(self) -> list[str]:
         v = self.verification
-        return [f"  accuracy {pct(v.program_accuracy)} on all pairs, "
-                f"{pct(v.program_test_accuracy)} held out",
-                f"  agreement with the network {pct(v.agreement)} (held out "
-                f"{pct(v.test_agreement)})"]
+        lines = [f"  accuracy on the task {pct(v.program_accuracy)} on all pairs, "
+                 f"{pct(v.program_test_accuracy)} held out (not evidence on its own)",
+                 f"  agreement with the network {pct(v.agreement)} (held out "
+                 f"{pct(v.test_agreement)})"]
+        ev = v.evidence
+        if ev:
+            kl = "-" if ev["heldout_kl"] is None else f"{ev['heldout_kl']:.3g}"
+            sub = "-" if ev["substitution_loss"] is None else f"{ev['substitution_loss']:.3g}"
+            lines.append(f"  evidence: logit FVE {ev['logit_fve']:.3f}, held-out KL {kl} nats, "
+                         f"agreement on the network's errors "
+                         f"{pct(ev['agreement_on_network_errors'])}, loss with the program "
+                         f"substituted {sub} vs the network's {ev['network_loss']:.3g}; "
+                         f"explains the network: {'yes' if ev['explains'] else 'no'}")
+        return lines

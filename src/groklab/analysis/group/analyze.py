@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from groklab.analysis.group.characters import compare, fit_program
 from groklab.analysis.grokking import Phases
 from groklab.analysis.group.representations import (GroupProgressPoint, GroupSnapshot, group_snapshot,
-                                              model_logits, view_of)
+                                                    model_logits, scores, structure_of_data,
+                                                    view_of)
 from groklab.models import HookedModel
+from groklab.rules import LOOKUP_MAX_TEST_ACC, RIGHT
 from groklab.rules import RIGHT as SUFFICIENT_ACC
 from groklab.store import ANALYSIS_SCHEMA, to_jsonable
 from groklab.tasks import Dataset
@@ -29,9 +31,10 @@ class GroupAnalysisResult:
     kind: str
     source: dict
     task: str
-    group: str
-    element_order: str
+    group: str  # the name of the group found in the table (groups.structure), e.g. "S5" or "G120"
+    element_order: str  # the task's numbering (provenance; the analysis does not depend on it)
     p: int  # |G|
+    structure: dict  # what the table is: structure, order, name, isomorphism, maps (isotopes)
     model: dict
     grokked: bool  # held-out accuracy >= SUFFICIENT_ACC
     accuracy: float
@@ -46,7 +49,7 @@ class GroupAnalysisResult:
     excluded_loss: float
     algorithm: str  # characters | lookup (analysis.characters.ALGORITHM_RULE)
     program: dict  # the character program against the network (accuracy, agreement, ablation, ...)
-    snapshot: GroupSnapshot
+    snapshot: GroupSnapshot | None  # None when the table is not (isotopic to) a group
     irreps: list[dict]  # name, dim, kind (1 real, 2 a complex pair) of every irrep
     notes: list[str] = field(default_factory=list)
     phases: Phases | None = None
@@ -58,6 +61,10 @@ class GroupAnalysisResult:
 
     def summary_lines(self) -> list[str]:
         """The terminal summary."""
+        if self.snapshot is None:
+            return [f"{self.group}: accuracy {self.accuracy:.4f} on all pairs, held out "
+                    f"{self.test_accuracy:.4f}; algorithm: {self.algorithm}",
+                    *[f"note: {n}" for n in self.notes]]
         k, s, prog = self.snapshot.keys, self.snapshot, self.program
         pct = lambda x: "-" if x is None else f"{x:.2%}"  # noqa: E731
         necessary = ", ".join(f"{n}:{'yes' if v else 'NO'}" for n, v in k.necessary.items())
@@ -91,15 +98,34 @@ class GroupAnalysisResult:
         return lines
 
 
+def structure_notes(data: Dataset, structure) -> list[str]:
+    """What the table turned out to be, where that differs from what the task's name says."""
+    notes = []
+    said = data.task.group if data.task.name == "group" else None
+    if said and structure.name != said:
+        notes.append(f"the table is {structure.describe()}, not {said} as the task's name says: "
+                     "the analysis reads the table")
+    if structure.kind == "isotope":
+        notes.append("the inputs are renamed: token a stands for σ(a), token b for τ(b) (maps in "
+                     "`structure`), found from the table")
+    if structure.is_group and structure.name is None:
+        notes.append(f"a group of order {structure.n} groklab cannot name: its irreps are named by "
+                     "dimension")
+    return notes
+
+
 def analyze_group_model(model: HookedModel, data: Dataset, source: dict,
                         notes: list[str] | None = None) -> GroupAnalysisResult:
     model.eval()
     view = view_of(data)
+    structure = structure_of_data(data)
+    notes = list(notes or []) + structure_notes(data, structure)
+    if view is None:
+        return analyze_table_model(model, data, source, structure, notes)
     logits, acts = model_logits(model, data, neurons=True)
     snap = group_snapshot(model, data, logits, acts)
     program = fit_program(view, logits, data, snap.keys.names)
     check = compare(view, program, logits, data)
-    notes = list(notes or [])
     grokked = snap.test_accuracy >= SUFFICIENT_ACC
     if not grokked:
         notes.insert(0, f"not grokked: held-out accuracy {snap.test_accuracy:.2%}; key-irrep claims "
@@ -109,7 +135,8 @@ def analyze_group_model(model: HookedModel, data: Dataset, source: dict,
     irreps = [{"name": r.name, "dim": r.dim, "kind": r.kind} for r in view.irreps]
     return GroupAnalysisResult(
         schema_version=ANALYSIS_SCHEMA, kind="group", source=source, task=data.task.name,
-        group=view.group.name, element_order=view.group.element_order, p=view.group.order,
+        group=view.group.name, element_order=data.task.element_order, p=view.group.order,
+        structure=structure.to_dict(),
         model=dataclasses.asdict(model.cfg), grokked=grokked, accuracy=snap.accuracy,
         loss=snap.loss, test_accuracy=snap.test_accuracy, train_loss=snap.train_loss,
         key_irreps=snap.keys.names, key_irrep_rule=snap.keys.rule,
@@ -119,3 +146,25 @@ def analyze_group_model(model: HookedModel, data: Dataset, source: dict,
         program={**dataclasses.asdict(check), "irreps": program.irreps, "alpha": program.alpha,
                  "scale": program.scale},
         snapshot=snap, irreps=irreps, notes=notes)
+
+
+def analyze_table_model(model: HookedModel, data: Dataset, source: dict, structure,
+                        notes: list[str]) -> GroupAnalysisResult:
+    """A table that is not (isotopic to) a group: the group lens does not apply. The network is a
+    lookup table when it fits its training pairs and is at most LOOKUP_MAX_TEST_ACC right held
+    out, otherwise `unknown`."""
+    logits, _ = model_logits(model, data)
+    loss, acc = scores(logits, data.labels)
+    _, test_acc = scores(logits, data.labels, data.test_idx)
+    train_loss, train_acc = scores(logits, data.labels, data.train_idx)
+    lookup = train_acc >= RIGHT and test_acc <= LOOKUP_MAX_TEST_ACC
+    notes.insert(0, f"the table is {structure.describe()}: the group lens does not apply")
+    return GroupAnalysisResult(
+        schema_version=ANALYSIS_SCHEMA, kind="group", source=source, task=data.task.name,
+        group="none", element_order=data.task.element_order, p=structure.n,
+        structure=structure.to_dict(), model=dataclasses.asdict(model.cfg),
+        grokked=test_acc >= SUFFICIENT_ACC, accuracy=acc, loss=loss, test_accuracy=test_acc,
+        train_loss=train_loss, key_irreps=[], key_irrep_rule="", irrep_fractions={},
+        restricted_loss=float("nan"), restricted_accuracy=float("nan"),
+        excluded_loss=float("nan"), algorithm="lookup" if lookup else "unknown",
+        program={"network_train_accuracy": train_acc}, snapshot=None, irreps=[], notes=notes)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from groklab.analysis.evidence import evidence
 from groklab.analysis.group.representations import GroupView, excluded_logits, product_component, scores
 from groklab.analysis.scale import best_scale
 from groklab.rules import LOOKUP_AGREEMENT
@@ -40,10 +41,10 @@ class CharacterProgram:
     elements: list[str]  # array forms, element i first
     characters: list[list[float]]  # [irrep][element]: χ_ρ(g)
 
-    def logits(self, view: GroupView, a: np.ndarray, b: np.ndarray,
-               drop: str | None = None) -> np.ndarray:  # [len(a), n]
+    def logits(self, view: GroupView, ab: np.ndarray,
+               drop: str | None = None) -> np.ndarray:  # [len(ab), n]
+        """The program's logits for pairs whose product is `ab` (view.pair_product of their rows)."""
         g = view.group
-        ab = g.table[a, b]
         x = g.table[ab[:, None], g.inverse[None, :]]  # (a·b)·c⁻¹ for every class c
         out = np.zeros(x.shape)
         for name, alpha, chi in zip(self.irreps, self.alpha, self.characters):
@@ -51,9 +52,8 @@ class CharacterProgram:
                 out += alpha * np.asarray(chi)[x]
         return self.scale * out
 
-    def answer(self, view: GroupView, a: np.ndarray, b: np.ndarray,
-               drop: str | None = None) -> np.ndarray:
-        return self.logits(view, a, b, drop).argmax(1)
+    def answer(self, view: GroupView, ab: np.ndarray, drop: str | None = None) -> np.ndarray:
+        return self.logits(view, ab, drop).argmax(1)
 
 
 def fit_program(view: GroupView, logits: np.ndarray, data: Dataset, names: list[str],
@@ -71,7 +71,7 @@ def fit_program(view: GroupView, logits: np.ndarray, data: Dataset, names: list[
                                 [g.label(i) for i in range(g.order)],
                                 [np.round(c, 12).tolist() for c in chars])
     train = data.train_idx
-    base = unscaled.logits(view, train // g.order, train % g.order) if temperature else None
+    base = unscaled.logits(view, view.pair_product[train]) if temperature else None
     scale = 1.0
     if names and temperature:  # answers do not depend on it; the curve skips it
         scale = best_scale(lambda s: scores(s * base, data.labels[train])[0])
@@ -104,35 +104,44 @@ class Comparison:
     necessity: dict[str, float] = field(default_factory=dict)  # program accuracy without each
     algorithm: str = "lookup"
     algorithm_rule: str = ALGORITHM_RULE
+    network_train_accuracy: float = 0.0
+    evidence: dict | None = None  # analysis.evidence: what the program shares with the network
 
 
 def compare(view: GroupView, program: CharacterProgram, logits: np.ndarray,
             data: Dataset) -> Comparison:
-    n = view.group.order
-    rows = np.arange(n * n)
-    a, b = rows // n, rows % n
+    ab = view.pair_product
     labels, net, test = data.labels, logits.argmax(1), data.test_idx
-    answers = program.answer(view, a, b)
+    answers = program.answer(view, ab)
     held = (lambda x: float(x[test].mean()) if len(test) else 0.0)  # noqa: E731
     right, agree = answers == labels, answers == net
-    ablated, necessity = None, {}
+    ablated, necessity, substituted = None, {}, None
+    prog_logits = program.logits(view, ab)
     if program.irreps:
-        ablated = strict_accuracy(excluded_logits(view, logits, program.irreps), labels)
-        necessity = {k: float((program.answer(view, a, b, drop=k) == labels).mean())
+        excluded = excluded_logits(view, logits, program.irreps)
+        ablated = strict_accuracy(excluded, labels)
+        substituted = excluded + prog_logits
+        necessity = {k: float((program.answer(view, ab, drop=k) == labels).mean())
                      for k in program.irreps}
     test_agreement = held(agree)
     algorithm = "characters" if program.irreps and test_agreement >= LOOKUP_AGREEMENT else "lookup"
+    train = data.train_idx
+    fit = float((net[train] == labels[train]).mean()) if len(train) else 0.0
+    ev = evidence(logits, prog_logits, labels, test, substituted)
     return Comparison(float(right.mean()), held(right), float(agree.mean()), test_agreement,
                       float((net == labels).mean()), held(net == labels), ablated, necessity,
-                      algorithm)
+                      algorithm, network_train_accuracy=fit, evidence=ev.to_dict())
 
 
 def program_terms(view: GroupView, irreps: list[str], alpha: list[float], a: int, b: int) -> dict:
-    """Each key irrep's term α_ρ χ_ρ(a·b·c⁻¹) over every class c, and their sum (for the report)."""
+    """Each key irrep's term α_ρ χ_ρ(a·b·c⁻¹) over every class c, and their sum (for the report);
+    a and b are tokens."""
     g = view.group
-    x = g.table[g.table[a, b], g.inverse]
+    ab = int(view.product(np.array([a]), np.array([b]))[0])
+    x = g.table[ab, g.inverse]
     terms = {k: (al * view.irreps[view.index(k)].character[x]).round(6).tolist()
              for k, al in zip(irreps, alpha)}
     total = np.sum([np.asarray(v) for v in terms.values()], axis=0) if terms else np.zeros(g.order)
-    return {"a": g.label(a), "b": g.label(b), "answer": int(g.table[a, b]), "terms": terms,
+    return {"a": g.label(int(view.structure.sigma[a])), "b": g.label(int(view.structure.tau[b])),
+            "answer": ab, "terms": terms,
             "total": np.round(total, 6).tolist()}

@@ -36,7 +36,8 @@ import torch
 import torch.nn.functional as F
 
 from groklab.groups.elements import Group, make_group
-from groklab.groups.irreps import Irrep, irreps, projector
+from groklab.groups.irreps import Irrep, projector
+from groklab.groups.structure import Structure, structure_irreps, structure_of
 from groklab.models import HookedModel
 from groklab.rules import (KEY_SHARE, MIN_RISE, NECESSITY_NOISE, NEURON_FVE, RIGHT,
                            SUFFICIENT_LOSS_RATIO, key_set)
@@ -56,13 +57,23 @@ RULE = (f"key irreps: non-trivial irreps holding >= {KEY_SHARE:.0%} of the logit
 
 @dataclass(frozen=True, eq=False)
 class GroupView:
-    """A group with its irreps and their isotypic projectors, computed once."""
+    """The group found in a dataset's table, with its irreps and isotypic projectors, computed once.
+    Elements are the classes the network answers in; a-token x stands for σ(x), b-token y for τ(y)
+    (groups.structure), so nothing depends on how the task numbered its elements."""
 
-    group: Group
+    group: Group  # its table is the composition found on the classes
     irreps: list[Irrep]  # trivial first
     projectors: np.ndarray  # [R, n, n]
-    pair_product: np.ndarray  # [n²]: a·b of pair row a·n + b
-    fibre: np.ndarray  # [n(a), n(g)]: pair row of (a, a⁻¹·g), the pairs with product g
+    pair_product: np.ndarray  # [rows]: σ(a)·τ(b) of each dataset row (its class, when right)
+    fibre: np.ndarray  # [n(a-token), n(g)]: dataset row of (x, y) with σ(x)·τ(y) = g
+    a_token: np.ndarray  # [n]: the a-token of each element (σ⁻¹)
+    b_token: np.ndarray  # [n]: the b-token of each element (τ⁻¹)
+    structure: Structure
+    grid: np.ndarray  # [n(a-token), n(b-token)]: the dataset row of each token pair
+
+    @property
+    def element_grid(self) -> np.ndarray:  # [n(g_a), n(g_b)]: dataset row of the pair of elements
+        return self.grid[self.a_token[:, None], self.b_token[None, :]]
 
     @property
     def names(self) -> list[str]:
@@ -79,20 +90,63 @@ class GroupView:
         idx = [self.index(k) for k in names]
         return self.projectors[idx].sum(0) if idx else np.zeros(self.projectors.shape[1:])
 
+    def product(self, a_tokens: np.ndarray, b_tokens: np.ndarray) -> np.ndarray:
+        """σ(a)·τ(b) for token arrays."""
+        s = self.structure
+        return self.group.table[s.sigma[a_tokens], s.tau[b_tokens]]
+
+
+def token_table(data: Dataset) -> np.ndarray:
+    """T[x, y]: the label of the pair of tokens (x, y), -1 where the dataset has no such pair."""
+    size = max(int(data.pairs.max()) + 1, int(data.labels.max()) + 1)
+    table = np.full((size, size), -1, dtype=np.int64)
+    table[data.pairs[:, 0], data.pairs[:, 1]] = data.labels
+    return table
+
+
+def structure_of_data(data: Dataset) -> Structure:
+    """What the dataset's table is, read from the table; the task's group name is only a hint for
+    the order in which names are tried."""
+    if data.task.name != "group":
+        return structure_of(token_table(data))
+    known = None
+    if make_group(data.task.group).order == data.task.p:
+        known = (data.task.group, data.task.element_order)
+    return structure_of(token_table(data), data.task.group, known)
+
 
 @lru_cache(maxsize=8)
-def group_view(name: str, element_order: str = "groklab") -> GroupView:
-    group = make_group(name, element_order)
-    reps = irreps(group)
-    n, table, inv = group.order, group.table, group.inverse
+def _view(structure: Structure, grid_key: bytes, n: int) -> GroupView:
+    grid = np.frombuffer(grid_key, dtype=np.int64).reshape(n, n)
+    group = structure.group
+    reps = structure_irreps(structure)
     projs = np.stack([projector(group, r) for r in reps])
-    a = np.arange(n)[:, None]
-    fibre = a * n + table[inv][:, np.arange(n)]  # b = a⁻¹·g
-    return GroupView(group, reps, projs, table.ravel(), fibre)
+    sigma, tau = structure.sigma, structure.tau
+    a_token, b_token = np.argsort(sigma), np.argsort(tau)
+    rows = np.arange(n)
+    # the b-token y with σ(x)·τ(y) = g is τ⁻¹(σ(x)⁻¹·g)
+    y = b_token[group.table[group.inverse[sigma[rows]][:, None], rows[None, :]]]
+    fibre = grid[rows[:, None], y]
+    product = np.full(n * n, -1, dtype=np.int64)
+    product[grid.ravel()] = group.table[sigma[rows[:, None]], tau[rows[None, :]]].ravel()
+    return GroupView(group, reps, projs, product, fibre, a_token, b_token, structure, grid)
 
 
-def view_of(data: Dataset) -> GroupView:
-    return group_view(data.task.group, data.task.element_order)
+def group_view(name: str, element_order: str = "groklab") -> GroupView:
+    """The view of a named group's own table (tokens are its elements, pairs a-major)."""
+    group = make_group(name, element_order)
+    grid = np.arange(group.order**2, dtype=np.int64)
+    return _view(structure_of(group.table, name, (name, element_order)), grid.tobytes(),
+                 group.order)
+
+
+def view_of(data: Dataset) -> GroupView | None:
+    """The group view of the dataset's table, or None when the table is not (isotopic to) a group."""
+    structure = structure_of_data(data)
+    if not structure.is_group:
+        return None
+    grid = np.ascontiguousarray(data.index_grid, dtype=np.int64)
+    return _view(structure, grid.tobytes(), structure.n)
 
 
 # ---- measures ---------------------------------------------------------------------------------
@@ -168,8 +222,7 @@ def model_logits(model: HookedModel, data: Dataset, neurons: bool = False
 def neuron_fractions(view: GroupView, acts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per neuron: its best non-trivial irrep (index into view.irreps) and that irrep's fraction of
     the neuron's variance. acts [n², d_mlp] -> ([d_mlp], [d_mlp])"""
-    n = view.group.order
-    a = acts.reshape(n, n, -1)
+    a = acts[view.element_grid]  # [n(g_a), n(g_b), d_mlp]
     a = a - a.mean((0, 1), keepdims=True)
     total = (a**2).sum((0, 1)) + 1e-30
     p1 = view.projectors[0]
@@ -273,8 +326,9 @@ def effective_embeddings(model: HookedModel) -> dict[str, np.ndarray]:
     return {"a": embeds[0], "b": embeds[1]}
 
 
-def _token_rows(data: Dataset, rows: np.ndarray) -> np.ndarray:
-    return rows[data.token_of]  # row of element g is the row of its token
+def element_rows(view: GroupView, embeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The effective embeddings with one row per element: a's rows through σ⁻¹, b's through τ⁻¹."""
+    return {"a": embeds["a"][view.a_token], "b": embeds["b"][view.b_token]}
 
 
 def group_snapshot(model: HookedModel, data: Dataset, logits: np.ndarray,
@@ -288,7 +342,7 @@ def group_snapshot(model: HookedModel, data: Dataset, logits: np.ndarray,
     train_loss, _ = scores(logits, labels, data.train_idx)
     keys = choose_key_irreps(view, logits, labels, acc)
     m = product_component(view, logits)
-    embeds = {k: _token_rows(data, v) for k, v in effective_embeddings(model).items()}
+    embeds = element_rows(view, effective_embeddings(model))
     embed_fr = {k: isotypic_fractions(view, v) for k, v in embeds.items()}
     fractions = {k: (embed_fr["a"][k] + embed_fr["b"][k]) / 2 for k in view.names}
     w_l = model.neuron_to_logits().detach().double().numpy()[:, :view.group.order]
@@ -328,7 +382,7 @@ def group_progress(model: HookedModel, data: Dataset, epoch: int, key_names: lis
     m = product_component(view, logits)
     r_loss, _ = scores(restricted_logits(view, logits, key_names, m), labels)
     x_loss, _ = scores(excluded_logits(view, logits, key_names, m), labels, data.train_idx)
-    embeds = [_token_rows(data, v) for v in effective_embeddings(model).values()]
+    embeds = list(element_rows(view, effective_embeddings(model)).values())
     key = float(np.mean([sum(isotypic_fractions(view, e)[k] for k in key_names) for e in embeds]))
     norm = float(sum((p.detach().double() ** 2).sum() for p in model.parameters()))
     return GroupProgressPoint(epoch, loss_train, loss_test, acc_train, acc_test, r_loss, x_loss,
