@@ -75,19 +75,20 @@ def fourier_transformer(p: int = 31, freqs=(3, 7, 11), phases: int = 8, scale: f
 
 
 def character_mlp(group: str = "S5", irreps=("(4,1)", "(1,1,1,1,1)"), alphas=None,
-                  element_order: str = "groklab"):
+                  element_order: str = "groklab", scale: float = 6.0):
     """An MLP (separate embeddings, no bias, quadratic activation) that computes composition in
     `group` by characters, exactly: a embeds as the entries ρ(a)_ik of each chosen irrep, b as
     ρ(b)_kj; neurons (ρ, i, j, k, ±) square ρ(a)_ik ± ρ(b)_kj, so (+ − −)/4 is their product; the
     readout sums Σ_k ρ(a)_ik ρ(b)_kj = ρ(a·b)_ij against ρ(c)_ij, giving
-    logit(c) = Σ_ρ α_ρ tr(ρ(a·b) ρ(c)ᵀ) = Σ_ρ α_ρ χ_ρ(a·b·c⁻¹)."""
+    logit(c) = Σ_ρ α_ρ tr(ρ(a·b) ρ(c)ᵀ) = Σ_ρ α_ρ χ_ρ(a·b·c⁻¹), times `scale` (a trained network is
+    confident: its loss is far below chance, so removing an irrep it needs multiplies the loss)."""
     from groklab.groups.elements import make_group
     from groklab.groups.irreps import irreps as all_irreps
     from groklab.groups.irreps import resolve
 
     g = make_group(group, element_order)
     reps = [resolve(g, all_irreps(g), name) for name in irreps]
-    alphas = [1.0] * len(reps) if alphas is None else list(alphas)
+    alphas = [scale * a for a in ([1.0] * len(reps) if alphas is None else list(alphas))]
     d_model = sum(r.dim ** 2 for r in reps)
     d_mlp = sum(2 * r.dim ** 3 for r in reps)
     n = g.order

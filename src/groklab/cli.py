@@ -92,6 +92,10 @@ def _target_flags(p: argparse.ArgumentParser) -> None:
                         "cfg.json gives the group and the split)")
     p.add_argument("--task", choices=("add", "sub", "mul", "div"), default=None,
                    help="task of a model file (default: inferred from its accuracy)")
+    p.add_argument("--table", default=None, metavar="FILE",
+                   help="score a model file on the operation in this table (CSV or .npy, row a, "
+                        "column b, entry a∘b): what it is (a group, an isotope, neither) is read "
+                        "from the table")
     p.add_argument("--act", choices=("relu", "gelu", "quadratic"), default=None,
                    help="MLP activation of a file (default: from its config, else relu)")
     p.add_argument("--checkpoint", type=int, default=None, help="epoch (default: the last)")
@@ -179,7 +183,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         where = args.json or RunStore(target).file(ANALYSIS_FILE)
     else:
         result = analyze_file(target, args.layout, args.task, args.p, args.act, json_path=args.json,
-                              config_path=args.config)
+                              config_path=args.config, table=args.table)
         where = result.source["json"]
     print("\n".join(result.summary_lines()))
     print(f"wrote {where}")
@@ -199,7 +203,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         out = Path(args.o) if args.o else RunStore(target).file(PROGRAM_FILE)
     else:
         result = extract_file(target, args.layout, args.task, args.act, args.o, args.json,
-                              args.config)
+                              args.config, table=args.table)
         out = Path(args.o) if args.o else target.with_suffix(".program.py")
     print("\n".join(result.summary_lines()))
     if args.compare:

@@ -21,8 +21,12 @@ RIGHT = 0.99  # accuracy / agreement that counts as right: memorized (train), gr
 SUFFICIENT_LOSS_RATIO = 10.0  # a sufficient set's restricted loss is <= this x the full loss
 NECESSITY_NOISE = 3.0  # necessary: dropping it changes the loss > this x the noise
 NOISE_DRAWS = 8  # random non-key frequencies drawn for the cyclic noise margin
-MIN_RISE = 0.10  # groups: a drop must also raise the restricted loss by > 10% of it
-KEY_SHARE = 0.05  # groups: candidate irreps hold >= this share of the product component
+MIN_RISE = 0.10  # (unused by groups since the embedding restriction; kept for the record)
+KEY_SHARE = 0.05  # groups: an irrep's logit share is reported, not used to choose
+GROUP_SUFFICIENT_RATIO = 2.0  # groups: the embeddings restricted to the set: loss <= this x full
+GROUP_NECESSARY_RATIO = 2.0  # groups: a member is needed when removing it raises that loss this x
+CHANCE_FACTOR = 2.0  # groups: a candidate irrep holds >= this x its chance share of the effective
+# embeddings' non-trivial part (chance: an unstructured function puts dim(isotypic)/(|G| - 1) there)
 VIEW_RATIO = 25.0  # cyclic views: energy >= this x the noise floor
 FLOOR_PERCENTILE = 25  # cyclic views: the noise floor is this percentile of the energies
 MIN_CLUSTER_SHARE = 0.02  # cyclic neuron view: a cluster of >= max(2, this x d_mlp) neurons
@@ -120,16 +124,19 @@ class KeySet:
 def key_set(start: Sequence[Hashable], pool: Sequence[Hashable],
             score: Callable[[list], tuple[float, float]], full_loss: float, model_acc: float,
             noise: Callable[[list], Sequence[Hashable]], min_rise: float = 0.0,
-            keep_sorted: bool = False) -> KeySet:
+            keep_sorted: bool = False, ratio: float = SUFFICIENT_LOSS_RATIO,
+            rise_ratio: float | None = None) -> KeySet:
     """The key-set rule. From `start`, if the model is >= RIGHT accurate and the set is not
-    sufficient (restricted accuracy >= RIGHT, restricted loss <= SUFFICIENT_LOSS_RATIO x the full
-    loss), add from `pool` greedily (best restricted loss first) until it is; the noise margin is
+    sufficient (restricted accuracy >= RIGHT, restricted loss <= `ratio` x the full loss), add
+    from `pool` greedily (best restricted loss first) until it is. Necessity: with `rise_ratio`,
+    a member is needed when removing it raises the restricted loss to >= rise_ratio x the set's
+    (the margin is (rise_ratio - 1) x the set's loss); otherwise the noise margin is
     max(min_rise x the set's loss, NECESSITY_NOISE x the largest change from adding one of
-    `noise(members)` to the set); unnecessary members of a sufficient set are pruned, least
+    `noise(members)` to the set). Unnecessary members of a sufficient set are pruned, least
     necessary first, while it stays sufficient. `score(members)` -> (restricted loss, accuracy)."""
 
     def enough(loss: float, acc: float) -> bool:
-        return acc >= RIGHT and loss <= SUFFICIENT_LOSS_RATIO * max(full_loss, 1e-12)
+        return acc >= RIGHT and loss <= ratio * max(full_loss, 1e-12)
 
     members = list(start)
     loss, acc = score(members)
@@ -141,9 +148,12 @@ def key_set(start: Sequence[Hashable], pool: Sequence[Hashable],
             members = sorted(members + [best]) if keep_sorted else members + [best]
             loss, acc = trials[best]
         sufficient = enough(loss, acc)
-    margin = min_rise * loss
-    for k in noise(members):  # the noise: what an irrelevant member does to the set
-        margin = max(margin, NECESSITY_NOISE * abs(loss - score(members + [k])[0]))
+    if rise_ratio is not None:
+        margin = (rise_ratio - 1.0) * loss
+    else:
+        margin = min_rise * loss
+        for k in noise(members):  # the noise: what an irrelevant member does to the set
+            margin = max(margin, NECESSITY_NOISE * abs(loss - score(members + [k])[0]))
     pruned: list = []
     while True:
         deltas = {k: score([f for f in members if f != k])[0] - loss for k in members}
@@ -155,5 +165,7 @@ def key_set(start: Sequence[Hashable], pool: Sequence[Hashable],
         if not enough(t_loss, t_acc):
             break
         members, loss, acc = trial, t_loss, t_acc
+        if rise_ratio is not None:
+            margin = (rise_ratio - 1.0) * loss
         pruned.append(weakest)
     return KeySet(members, sufficient, loss, acc, margin, deltas, pruned)

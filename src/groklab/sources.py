@@ -142,11 +142,28 @@ def _template_dataset(model: HookedModel, p: int, task: str | None, frac_train, 
     return data, notes
 
 
+def _table_dataset(p: int, table: str, task: str | None, frac_train, data_seed: int,
+                   config: dict | None) -> tuple[Dataset, list[str]]:
+    if task is not None:
+        raise GroklabError(f"--task {task} and --table both name the task: give one")
+    frac = frac_train if frac_train is not None else (config or {}).get("frac", DEFAULT_FILE_FRAC)
+    if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 < frac < 1:
+        frac = DEFAULT_FILE_FRAC
+    task_cfg = TaskConfig(name="table", table=str(table), frac_train=float(frac),
+                          data_seed=data_seed)
+    if task_cfg.p != p:
+        raise GroklabError(f"--table {table} has {task_cfg.p} rows but the model file has {p} "
+                           "tokens: they must agree")
+    return make_dataset(task_cfg), [f"scored on the table {table}; held-out figures use groklab's "
+                                    f"split with frac_train={frac}, data_seed={data_seed}"]
+
+
 def load_file(path: str | Path, layout: str | None = None, task: str | None = None,
               p: int | None = None, act: str | None = None, frac_train: float | None = None,
-              data_seed: int = DEFAULT_FILE_DATA_SEED, config_path: str | Path | None = None
-              ) -> Loaded:
-    """A model file users bring, the dataset it is scored on, and notes on what was assumed."""
+              data_seed: int = DEFAULT_FILE_DATA_SEED, config_path: str | Path | None = None,
+              table: str | None = None) -> Loaded:
+    """A model file users bring, the dataset it is scored on, and notes on what was assumed
+    (`table`: score it on that table file instead of its layout's or a template task)."""
     reader = READERS.get(layout) if layout else None
     if reader is not None and reader.NEEDS_CONFIG and config_path is None:
         raise GroklabError(f"{path}: the {layout} layout needs its config JSON: pass --config "
@@ -156,7 +173,9 @@ def load_file(path: str | Path, layout: str | None = None, task: str | None = No
     if p is not None and p != imported.p:
         raise GroklabError(f"--p {p} does not match the file, whose shapes say p={imported.p}")
     model = build_imported(imported, str(path))
-    if hasattr(reader, "dataset"):  # the layout records its own task and split
+    if table is not None:
+        data, notes = _table_dataset(imported.p, table, task, frac_train, data_seed, config)
+    elif hasattr(reader, "dataset"):  # the layout records its own task and split
         data, notes = reader.dataset(imported, config, str(config_path))
     else:
         data, notes = _template_dataset(model, imported.p, task, frac_train, data_seed, config,

@@ -128,9 +128,10 @@ def analyze_file(path: str | Path, layout: str | None = None, task: str | None =
                  p: int | None = None, act: str | None = None, frac_train: float | None = None,
                  data_seed: int = DEFAULT_FILE_DATA_SEED, json_path: str | Path | None = None,
                  report: Callable[[str], None] = print,
-                 config_path: str | Path | None = None):
-    """Analyse a model file users bring; its accuracy on all pairs is printed first."""
-    loaded = load_file(path, layout, task, p, act, frac_train, data_seed, config_path)
+                 config_path: str | Path | None = None, table: str | None = None):
+    """Analyse a model file users bring; its accuracy on all pairs is printed first (`table`: a
+    table file the model is scored on, see config.TaskConfig.table)."""
+    loaded = load_file(path, layout, task, p, act, frac_train, data_seed, config_path, table)
     domain = domain_for(loaded.data)
     report(f"loaded {path} ({loaded.model.cfg.kind}, {domain.describe(loaded.data)}): accuracy on "
            f"all {len(loaded.data.pairs)} pairs {accuracy(loaded):.4f}")
@@ -143,10 +144,12 @@ def analyze_file(path: str | Path, layout: str | None = None, task: str | None =
 
 def extract_file(path: str | Path, layout: str | None = None, task: str | None = None,
                  act: str | None = None, out: str | Path | None = None,
-                 json_path: str | Path | None = None, config_path: str | Path | None = None):
+                 json_path: str | Path | None = None, config_path: str | Path | None = None,
+                 table: str | None = None):
     """Extract the program of a model file users bring (task inferred from accuracy if not given;
     it only scores the program)."""
-    loaded = load_file(path, layout, task, None, act, None, DEFAULT_FILE_DATA_SEED, config_path)
+    loaded = load_file(path, layout, task, None, act, None, DEFAULT_FILE_DATA_SEED, config_path,
+                       table)
     with torch.no_grad():
         result, _ = domain_for(loaded.data).extract(loaded, program_source(loaded))
     write_text(Path(out) if out else Path(path).with_suffix(".program.py"), result.source_code)

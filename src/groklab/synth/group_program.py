@@ -78,8 +78,7 @@ def extract_group_model(model: HookedModel, data: Dataset, source: dict) -> Grou
     logits, _ = model_logits(model, data)
     if view is None:
         return _extract_table(data, source, logits)
-    _, acc = scores(logits, data.labels)
-    keys = choose_key_irreps(view, logits, data.labels, acc)
+    keys = choose_key_irreps(view, model, data, logits)
     program = fit_program(view, logits, data, keys.names)
     check = verify_program(view, program, logits, data)
     header = {**{k: v for k, v in source.items() if v is not None}, "algorithm": check.algorithm,

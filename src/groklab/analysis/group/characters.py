@@ -79,14 +79,18 @@ def fit_program(view: GroupView, logits: np.ndarray, data: Dataset, names: list[
                             unscaled.elements, unscaled.characters)
 
 
-def strict_accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
-    """Accuracy counting a tie (the right logit not above every other by more than float noise)
-    as wrong: logits left flat by an ablation answer nothing."""
+FLAT = 1e-4  # a margin below this x the original logits' spread is float noise (float32 weights)
+
+
+def strict_accuracy(logits: np.ndarray, labels: np.ndarray, spread: float = 0.0) -> float:
+    """Accuracy counting a tie (the right logit not above every other by more than float noise:
+    FLAT x `spread`, the original logits' standard deviation, or 1e-6 x their largest value) as
+    wrong: logits left flat by an ablation answer nothing."""
     rows = np.arange(len(labels))
     right = logits[rows, labels]
     others = logits.copy()
     others[rows, labels] = -np.inf
-    tol = 1e-6 * (np.abs(logits).max() + 1.0)
+    tol = max(1e-6 * (np.abs(logits).max() + 1.0), FLAT * spread)
     return float((right - others.max(1) > tol).mean())
 
 
@@ -119,7 +123,7 @@ def compare(view: GroupView, program: CharacterProgram, logits: np.ndarray,
     prog_logits = program.logits(view, ab)
     if program.irreps:
         excluded = excluded_logits(view, logits, program.irreps)
-        ablated = strict_accuracy(excluded, labels)
+        ablated = strict_accuracy(excluded, labels, float(logits.std()))
         substituted = excluded + prog_logits
         necessity = {k: float((program.answer(view, ab, drop=k) == labels).mean())
                      for k in program.irreps}

@@ -15,14 +15,15 @@ Measures:
   logits minus Σ_{ρ∈K} (P_ρ M)[a·b, c];
 - neurons: a neuron's activation A[a, b] belongs to ρ when it lies in (P_ρ + P_1) on both axes (it
   reads ρ(a) and ρ(b) and a constant); its fraction is that part's share of A's variance.
-Key irreps (RULE): candidates are the non-trivial irreps holding >= KEY_SHARE of the product
-component's energy, best first; if the model is >= SUFFICIENT_ACC accurate and they are not
-sufficient (restricted accuracy >= SUFFICIENT_ACC and restricted loss <= SUFFICIENT_LOSS_RATIO x the
-full loss), irreps are added greedily (best restricted loss first) until they are; a member is
-necessary when dropping it raises the restricted loss by more than max(NECESSITY_NOISE x the largest
-change from dropping a non-key irrep added to the set, MIN_RISE x the set's restricted loss);
-unnecessary members of a sufficient set are pruned, least necessary first. A model below SUFFICIENT_ACC on held-out pairs is
-"not grokked", said first: its key irreps describe structure, not a working algorithm.
+Key irreps (RULE): judged on the network itself with its input embeddings restricted to a set of
+irreps (EmbeddingRestriction: keep the trivial and the set's isotypic components of the a- and
+b-embeddings, run every pair), not on the logits' product component, where a 1-dimensional irrep
+such as sign is nearly invisible. Candidates must hold CHANCE_FACTOR x their chance share of the
+embeddings (an unstructured function puts dim(isotypic)/(|G|-1) in each irrep), so a memorizer or
+a network on a table that is no group has none; sufficient: within GROUP_SUFFICIENT_RATIO of the
+full loss; necessary: removing it raises that loss GROUP_NECESSARY_RATIO x. The key irreps are
+reported only for a sufficient set (`found` keeps what the rule ended with, `why_none` says why).
+A model below SUFFICIENT_ACC on held-out pairs is "not grokked", said first.
 """
 
 from __future__ import annotations
@@ -39,20 +40,21 @@ from groklab.groups.elements import Group, make_group
 from groklab.groups.irreps import Irrep, projector
 from groklab.groups.structure import Structure, structure_irreps, structure_of
 from groklab.models import HookedModel
-from groklab.rules import (KEY_SHARE, MIN_RISE, NECESSITY_NOISE, NEURON_FVE, RIGHT,
-                           SUFFICIENT_LOSS_RATIO, key_set)
+from groklab.rules import (CHANCE_FACTOR, GROUP_NECESSARY_RATIO, GROUP_SUFFICIENT_RATIO,
+                           NEURON_FVE, RIGHT, key_set)
 from groklab.tasks import Dataset
 
 SUFFICIENT_ACC = RIGHT
 NEURON_FRACTION = NEURON_FVE  # a neuron belongs to its best irrep when that irrep explains this much
-RULE = (f"key irreps: non-trivial irreps holding >= {KEY_SHARE:.0%} of the logits' product "
-        f"component (a function of a·b), best first; if the model is >= {SUFFICIENT_ACC:.0%} "
-        f"accurate and they are not sufficient (restricted accuracy >= {SUFFICIENT_ACC:.0%} and "
-        f"restricted loss <= {SUFFICIENT_LOSS_RATIO:g} x the full loss), add irreps greedily, best "
-        "restricted loss first, until they are; necessary: dropping it raises the restricted loss "
-        f"by > max({NECESSITY_NOISE:g} x the largest change from dropping a non-key irrep, "
-        f"{MIN_RISE:.0%} of the set's restricted loss); unnecessary members of a sufficient set "
-        "are pruned")
+RULE = (f"key irreps: candidates are the non-trivial irreps whose share of the effective "
+        f"embeddings' non-trivial part is >= {CHANCE_FACTOR:g} x chance (dim of the isotypic "
+        f"component / (|G| - 1)), best first; sufficiency and necessity are judged on the network "
+        f"with its embeddings restricted to the trivial irrep plus the set (all pairs): if the "
+        f"model is >= {SUFFICIENT_ACC:.0%} accurate and the set is not sufficient (accuracy >= "
+        f"{SUFFICIENT_ACC:.0%}, loss <= {GROUP_SUFFICIENT_RATIO:g} x the full loss), irreps are "
+        f"added greedily, best loss first, until it is; a member is necessary when removing it "
+        f"raises the loss >= {GROUP_NECESSARY_RATIO:g}x; unnecessary members are pruned while the "
+        f"set stays sufficient; the key irreps are reported only for a sufficient set")
 
 
 @dataclass(frozen=True, eq=False)
@@ -239,11 +241,11 @@ def neuron_fractions(view: GroupView, acts: np.ndarray) -> tuple[np.ndarray, np.
 
 @dataclass(frozen=True)
 class KeyIrreps:
-    """The key irreps by RULE, with the evidence."""
+    """The key irreps by RULE, with the evidence. `names` is empty unless the set is sufficient."""
 
     names: list[str]
-    shares: dict[str, float]  # product-component energy share per non-trivial irrep
-    candidates: list[str]  # shares >= KEY_SHARE
+    shares: dict[str, float]  # product-component energy share per non-trivial irrep (reported)
+    candidates: list[str]  # embedding share >= CHANCE_FACTOR x chance, best first
     sufficient: bool | None  # None when the model is below SUFFICIENT_ACC
     restricted_accuracy: float
     necessary: dict[str, bool]
@@ -251,26 +253,93 @@ class KeyIrreps:
     noise_margin: float
     pruned: list[str]
     rule: str = RULE
+    embed_shares: dict[str, float] = field(default_factory=dict)  # non-trivial part of the embeddings
+    chance: dict[str, float] = field(default_factory=dict)  # dim(isotypic) / (|G| - 1)
+    restricted_loss: float = float("nan")  # the set's embedding-restricted loss, all pairs
+    found: list[str] = field(default_factory=list)  # what the rule ended with, sufficient or not
+    why_none: str = ""
 
 
-def choose_key_irreps(view: GroupView, logits: np.ndarray, labels: np.ndarray,
-                      model_acc: float) -> KeyIrreps:
-    m = product_component(view, logits)
-    shares = product_shares(view, m)
-    full_loss, _ = scores(logits, labels)
-    by_share = sorted(shares, key=shares.get, reverse=True)
-    candidates = [k for k in by_share if shares[k] >= KEY_SHARE]
+class EmbeddingRestriction:
+    """The network run with its input embeddings restricted to irreps: the a-embedding (one row per
+    element, through σ⁻¹) projected on the trivial irrep plus the kept ones, the same for b, put
+    back in at the embedding hook (the plain forward), every pair scored."""
 
-    def rs(names) -> tuple[float, float]:
-        return scores(restricted_logits(view, logits, names, m), labels)
+    def __init__(self, model: HookedModel, data: Dataset, view: GroupView):
+        self.model, self.view, self.labels = model, view, data.labels
+        emb = [e.detach().double().numpy() for e in model.input_embeddings()]
+        self.rows = (emb[0][view.a_token], emb[1][view.b_token])  # [n(element), d]
+        self.pairs = torch.as_tensor(data.pairs)
+        self.cache: dict[tuple, tuple[float, float]] = {}
 
-    keys = key_set(candidates, by_share, rs, full_loss, model_acc,
-                   lambda names: [k for k in by_share if k not in names], min_rise=MIN_RISE)
-    order = [k for k in view.nontrivial if k in keys.members]
-    return KeyIrreps(order, {k: round(v, 6) for k, v in shares.items()}, candidates,
-                     keys.sufficient, keys.accuracy, keys.necessary,
-                     {k: round(d, 6) for k, d in keys.deltas.items()}, round(keys.margin, 9),
-                     keys.pruned)
+    def logits(self, names) -> np.ndarray:
+        view = self.view
+        proj = view.projector_of([view.names[0], *names])
+        sig, tau = view.structure.sigma, view.structure.tau
+        a = torch.as_tensor((proj @ self.rows[0])[sig])  # token -> row
+        b = torch.as_tensor((proj @ self.rows[1])[tau])
+        tok_a, tok_b = self.pairs[:, 0], self.pairs[:, 1]
+
+        def put(x: torch.Tensor, _name: str) -> torch.Tensor:
+            x = x.clone()
+            x[:, 0] = a[tok_a].to(x.dtype)
+            x[:, 1] = b[tok_b].to(x.dtype)
+            return x
+
+        with torch.no_grad(), self.model.hooks({"hook_embed": put}):
+            return self.model.plain_logits(self.pairs).double().numpy()
+
+    def score(self, names) -> tuple[float, float]:
+        key = tuple(sorted(names))
+        if key not in self.cache:
+            self.cache[key] = scores(self.logits(list(key)), self.labels)
+        return self.cache[key]
+
+
+def embed_shares(view: GroupView, rows: dict[str, np.ndarray]) -> dict[str, float]:
+    """Each non-trivial irrep's share of the effective embeddings' non-trivial part (a and b
+    averaged); chance for an unstructured embedding: dim(isotypic) / (|G| - 1)."""
+    out = {}
+    for side in rows.values():
+        fr = isotypic_fractions(view, side)
+        rest = sum(fr[k] for k in view.nontrivial) or 1.0
+        for k in view.nontrivial:
+            out[k] = out.get(k, 0.0) + fr[k] / rest / len(rows)
+    return out
+
+
+def chance_shares(view: GroupView) -> dict[str, float]:
+    n = view.group.order
+    return {r.name: r.isotypic_dim / (n - 1) for r in view.irreps[1:]}
+
+
+def choose_key_irreps(view: GroupView, model: HookedModel, data: Dataset,
+                      logits: np.ndarray) -> KeyIrreps:
+    """RULE, on the network with its embeddings restricted (EmbeddingRestriction)."""
+    labels = data.labels
+    full_loss, model_acc = scores(logits, labels)
+    shares = product_shares(view, product_component(view, logits))
+    emb = embed_shares(view, element_rows(view, effective_embeddings(model)))
+    chance = chance_shares(view)
+    by_share = sorted(view.nontrivial, key=lambda k: emb[k] / chance[k], reverse=True)
+    candidates = [k for k in by_share if emb[k] >= CHANCE_FACTOR * chance[k]]
+    restriction = EmbeddingRestriction(model, data, view)
+    keys = key_set(candidates, by_share, restriction.score, full_loss, model_acc, lambda _: [],
+                   ratio=GROUP_SUFFICIENT_RATIO, rise_ratio=GROUP_NECESSARY_RATIO)
+    found = [k for k in view.nontrivial if k in keys.members]
+    why = ""
+    if keys.sufficient is None:
+        why = (f"the network is {model_acc:.2%} accurate on all pairs (< {SUFFICIENT_ACC:.0%}): "
+               "there is no algorithm for a set to be sufficient for")
+    elif not keys.sufficient:
+        why = (f"no set of irreps is sufficient: the embeddings restricted to {found} give "
+               f"{keys.loss:.3g} vs the full {full_loss:.3g} (accuracy {keys.accuracy:.2%})")
+    return KeyIrreps(found if keys.sufficient else [], {k: round(v, 6) for k, v in shares.items()},
+                     candidates, keys.sufficient, keys.accuracy, keys.necessary,
+                     {k: round(d, 9) for k, d in keys.deltas.items()}, round(keys.margin, 12),
+                     keys.pruned, embed_shares={k: round(v, 6) for k, v in emb.items()},
+                     chance={k: round(v, 6) for k, v in chance.items()},
+                     restricted_loss=keys.loss, found=found, why_none=why)
 
 
 # ---- the whole analysis -----------------------------------------------------------------------
@@ -283,8 +352,8 @@ class GroupProgressPoint:
     loss_test: float
     acc_train: float
     acc_test: float
-    restricted_loss: float  # final key irreps, all pairs
-    excluded_loss: float  # final key irreps, training pairs
+    restricted_loss: float  # embeddings restricted to the final key irreps, all pairs
+    excluded_loss: float  # embeddings without the final key irreps, training pairs
     key_embed_fraction: float  # isotypic fraction of the embeddings in the final key irreps
     weight_norm: float
 
@@ -340,7 +409,7 @@ def group_snapshot(model: HookedModel, data: Dataset, logits: np.ndarray,
     loss, acc = scores(logits, labels)
     _, test_acc = scores(logits, labels, data.test_idx)
     train_loss, _ = scores(logits, labels, data.train_idx)
-    keys = choose_key_irreps(view, logits, labels, acc)
+    keys = choose_key_irreps(view, model, data, logits)
     m = product_component(view, logits)
     embeds = element_rows(view, effective_embeddings(model))
     embed_fr = {k: isotypic_fractions(view, v) for k, v in embeds.items()}
@@ -355,8 +424,9 @@ def group_snapshot(model: HookedModel, data: Dataset, logits: np.ndarray,
             if f >= NEURON_FRACTION:
                 counts[view.names[i]] = counts.get(view.names[i], 0) + 1
         explained = float(frac.mean())
-    r_loss, r_acc = scores(restricted_logits(view, logits, keys.names, m), labels)
-    x_logits = excluded_logits(view, logits, keys.names, m)
+    restriction = EmbeddingRestriction(model, data, view)
+    r_loss, r_acc = restriction.score(keys.names)
+    x_logits = restriction.logits([k for k in view.nontrivial if k not in keys.names])
     x_loss, _ = scores(x_logits, labels, data.train_idx)
     _, x_acc = scores(x_logits, labels)
     per = []
@@ -379,9 +449,10 @@ def group_progress(model: HookedModel, data: Dataset, epoch: int, key_names: lis
     labels = data.labels
     loss_train, acc_train = scores(logits, labels, data.train_idx)
     loss_test, acc_test = scores(logits, labels, data.test_idx)
-    m = product_component(view, logits)
-    r_loss, _ = scores(restricted_logits(view, logits, key_names, m), labels)
-    x_loss, _ = scores(excluded_logits(view, logits, key_names, m), labels, data.train_idx)
+    restriction = EmbeddingRestriction(model, data, view)
+    r_loss, _ = restriction.score(key_names)
+    x_loss, _ = scores(restriction.logits([k for k in view.nontrivial if k not in key_names]),
+                       labels, data.train_idx)
     embeds = list(element_rows(view, effective_embeddings(model)).values())
     key = float(np.mean([sum(isotypic_fractions(view, e)[k] for k in key_names) for e in embeds]))
     norm = float(sum((p.detach().double() ** 2).sum() for p in model.parameters()))
