@@ -97,3 +97,71 @@ def test_llc_command_writes_llc_json(tmp_path):
     saved = json.loads((store.path / "llc.json").read_text())["estimates"][0]
     assert saved["llc"] is None and saved["valid"] is False and "diverged" in saved["reason"]
     assert np.isfinite(saved["loss_init"])
+
+
+def _quadratic(d: int = 10, c: float = 1.0):
+    """L(w) = c/2 |w|² at w* = 0: under SGLD with localization γ the stationary draws are
+    N(0, 1/(nβc + γ)) per coordinate, so E[nβ L] = (d/2) nβc / (nβc + γ) exactly."""
+    w = torch.nn.Parameter(torch.zeros(d, dtype=torch.float64))
+    return w, lambda idx: 0.5 * c * (w ** 2).sum()
+
+
+def test_the_localization_term_enters_as_declared():
+    """γ = nβc halves the estimate; a drift without the γ term would give d/2 instead of d/4."""
+    w, loss = _quadratic()
+    e = estimate([w], loss, 1000, LLCSettings(epsilon=2e-4, nbeta=100.0, gamma=100.0, chains=4,
+                                              draws=4000, burn_in=500))
+    assert e.valid and e.llc == pytest.approx(2.5, rel=0.08)
+
+
+def test_burn_in_draws_are_not_counted():
+    """From w* the excess starts at 0 and relaxes to d/2 over ~1/(ε nβ c) = 100 draws; counting
+    those draws would bias the estimate low by ~25%."""
+    w, loss = _quadratic()
+    s = LLCSettings(epsilon=1e-4, nbeta=100.0, gamma=0.0, chains=8, draws=400, burn_in=300)
+    e = estimate([w], loss, 1000, s)
+    assert e.valid and e.llc == pytest.approx(5.0, rel=0.12)
+    no_burn = estimate([w], loss, 1000, LLCSettings(**{**s.__dict__, "burn_in": 0}))
+    assert no_burn.llc < 0.85 * e.llc  # the transient is real: burn-in matters here
+
+
+def test_minibatch_losses_are_paired():
+    """With per-sample losses that vary a lot at w*, comparing L_B(w_t) with the full L_n(w*) would
+    add nβ·(L_B(w*) − L_n(w*)) noise of hundreds; the paired difference does not."""
+    gen = torch.Generator().manual_seed(1)
+    n, d = 2000, 10
+    x = torch.randn(n, d, generator=gen, dtype=torch.float64)
+    y = x @ torch.randn(d, generator=gen, dtype=torch.float64) + 5.0 * torch.randn(
+        n, generator=gen, dtype=torch.float64)
+    w = torch.nn.Parameter(torch.linalg.lstsq(x, y).solution.clone())
+
+    def loss(idx):
+        xi, yi = (x, y) if idx is None else (x[idx], y[idx])
+        return 0.5 * ((xi @ w - yi) ** 2).mean()
+
+    e = estimate([w], loss, n, LLCSettings(epsilon=2e-4, gamma=1.0, chains=4, draws=1500,
+                                           burn_in=300, batch_size=200))
+    assert e.valid and e.llc == pytest.approx(5.0, rel=0.25)
+
+
+def test_points_that_are_not_minima_are_refused():
+    """Random initialization of a network, and a trained minimum plus noise: the chains descend
+    below L(w*), so the estimate is refused (before this rule both came out 'valid')."""
+    from groklab.analysis.llc.estimator import estimate_model
+    from groklab.config import ModelConfig, TaskConfig
+    from groklab.models import build_model
+    from groklab.tasks import make_dataset
+
+    data = make_dataset(TaskConfig(name="add", p=23, frac_train=0.5))
+    model = build_model(ModelConfig(kind="mlp", d_model=32, d_mlp=64), 23, 0)
+    settings = LLCSettings(chains=2, draws=150, burn_in=40)
+    fresh = estimate_model(model, data, settings)
+    assert not fresh.valid and "not a local minimum" in fresh.reason
+    w, loss, n, d = _regression()  # the OLS minimum is valid; 0.3 off it is not
+    assert estimate([w], loss, n, LLCSettings(epsilon=5e-4, gamma=1.0, draws=300,
+                                              burn_in=50)).valid
+    with torch.no_grad():
+        w.add_(0.3 * torch.randn(d, generator=torch.Generator().manual_seed(2),
+                                 dtype=torch.float64))
+    off = estimate([w], loss, n, LLCSettings(epsilon=5e-4, gamma=1.0, draws=300, burn_in=50))
+    assert not off.valid and "not a local minimum" in off.reason

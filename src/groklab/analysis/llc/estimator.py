@@ -12,8 +12,11 @@ mean. Chains use seeds derived from one seed (numpy SeedSequence), so an estimat
 
 An estimate is invalid (stored with its reason, never as a number) when a chain diverges (a
 non-finite loss, or a draw whose nβ·(L − L*) exceeds DIVERGENCE_FACTOR × the number of parameters,
-far past the d/2 of a regular model) or when the estimate is negative beyond noise (w* is not a
-local minimum: the chains found lower loss). The calibration rule (stationarity): the mean of the
+far past the d/2 of a regular model), when w* is not a local minimum (a full-batch draw of any
+chain, the burn-in included, or a line search down the gradient within the distance the chains
+travelled, reaches nβ·(L − L*) < −max(LLC_DESCENT_FLOOR, LLC_DESCENT_SHARE × |λ̂|): at a minimum
+nothing nearby is below L(w*), so the null is 0; random initialization and perturbed weights
+descend by far more), or when the estimate is negative. The calibration rule (stationarity): the mean of the
 last half of the kept draws is within STATIONARY_TOL of the mean of all kept draws, in every chain.
 
 Known answers (tests): linear regression with d parameters gives d/2; the normal-crossing
@@ -31,14 +34,17 @@ import numpy as np
 import torch
 
 from groklab.errors import GroklabError
-from groklab.rules import LLC_DIVERGENCE_FACTOR, LLC_NEGATIVE_TOL, LLC_STATIONARY_TOL
+from groklab.rules import (LLC_DESCENT_FLOOR, LLC_DESCENT_SHARE, LLC_DIVERGENCE_FACTOR,
+                           LLC_NEGATIVE_TOL, LLC_STATIONARY_TOL)
 
 DIVERGENCE_FACTOR = LLC_DIVERGENCE_FACTOR
 STATIONARY_TOL = LLC_STATIONARY_TOL
 NEGATIVE_TOL = LLC_NEGATIVE_TOL  # an estimate below zero minus this is flagged
 LLC_RULE = (f"invalid when a chain diverges (non-finite loss, or nβ·(L − L*) > "
-            f"{DIVERGENCE_FACTOR:g} × the parameter count) or the estimate is negative (w* is not "
-            f"a local minimum); stationary when each chain's mean over the last half of its kept "
+            f"{DIVERGENCE_FACTOR:g} × the parameter count), when w* is not a local minimum (some "
+            f"draw, burn-in included, has nβ·(L − L*) below −max({LLC_DESCENT_FLOOR:g}, "
+            f"{LLC_DESCENT_SHARE:g} × |estimate|): the chains found lower loss), or the estimate "
+            f"is negative; stationary when each chain's mean over the last half of its kept "
             f"draws is within {STATIONARY_TOL:.0%} of its mean over all kept draws")
 
 
@@ -117,14 +123,16 @@ def _loss_at_start(params, start, loss_fn, idx) -> float:
 
 
 def _chain(c: int, params, start, loss_fn, n: int, settings: LLCSettings, nbeta: float, d: int,
-           loss_star_full: float, seeds) -> np.ndarray:
-    """One SGLD chain from w*: nβ (L(w_t) − L(w*)) at every draw after the burn-in. Raises
-    _Diverged (with the reason) when the loss is not finite or runs away."""
+           loss_star_full: float, seeds) -> tuple[np.ndarray, float]:
+    """One SGLD chain from w*: nβ (L(w_t) − L(w*)) at every draw after the burn-in, the lowest
+    over every draw (burn-in included; full batch only) and the farthest the chain went from w*
+    (Euclidean). Raises _Diverged (with the reason) when the loss is not
+    finite or runs away."""
     eps, gamma = settings.epsilon, settings.gamma
     gen = torch.Generator().manual_seed(int(seeds[2 * c]))
     batches = np.random.Generator(np.random.PCG64(int(seeds[2 * c + 1])))
     _set(params, start)
-    kept = []
+    kept, lowest, reach = [], 0.0, 0.0
     for t in range(settings.draws):
         idx = None if settings.batch_size is None or settings.batch_size >= n else \
             batches.choice(n, size=settings.batch_size, replace=False)
@@ -136,6 +144,8 @@ def _chain(c: int, params, start, loss_fn, n: int, settings: LLCSettings, nbeta:
         if not math.isfinite(loss_w) or excess > DIVERGENCE_FACTOR * d:
             raise _Diverged(f"chain {c} diverged at draw {t}: loss {loss_w:.4g} "
                             f"(L(w*) = {loss_star:.4g}); lower epsilon or raise gamma")
+        if idx is None:  # a minibatch's paired difference may dip below 0 at a minimum too
+            lowest = min(lowest, excess)
         if t >= settings.burn_in:
             kept.append(excess)
         with torch.no_grad():
@@ -143,7 +153,9 @@ def _chain(c: int, params, start, loss_fn, n: int, settings: LLCSettings, nbeta:
                 drift = nbeta * g + gamma * (p - s)
                 noise = torch.randn(p.shape, generator=gen, dtype=p.dtype)
                 p.add_(-0.5 * eps * drift + math.sqrt(eps) * noise)
-    return np.asarray(kept)
+            reach = max(reach, math.sqrt(sum(float(((p - s) ** 2).sum())
+                                             for p, s in zip(params, start))))
+    return np.asarray(kept), lowest, reach
 
 
 def estimate(params: list[torch.nn.Parameter], loss_fn: Callable[[np.ndarray | None], torch.Tensor],
@@ -156,10 +168,12 @@ def estimate(params: list[torch.nn.Parameter], loss_fn: Callable[[np.ndarray | N
     with torch.no_grad():
         loss_star_full = float(loss_fn(None).detach())
     seeds = np.random.SeedSequence(settings.seed).generate_state(settings.chains * 2)
-    values, traces, stationary = [], {}, True
+    values, traces, stationary, lowest, reach = [], {}, True, 0.0, 0.0
     try:
         for c in range(settings.chains):
-            kept = _chain(c, params, start, loss_fn, n, settings, nbeta, d, loss_star_full, seeds)
+            kept, low, far = _chain(c, params, start, loss_fn, n, settings, nbeta, d,
+                                    loss_star_full, seeds)
+            lowest, reach = min(lowest, low), max(reach, far)
             values.append(float(kept.mean()))
             half = kept[len(kept) // 2:].mean()
             scale = max(abs(kept.mean()), 1e-12)
@@ -170,14 +184,42 @@ def estimate(params: list[torch.nn.Parameter], loss_fn: Callable[[np.ndarray | N
         return LLCEstimate(None, None, [], False, str(e), False, loss_star_full, traces, nbeta)
     finally:
         _set(params, start)
+    lowest = min(lowest, _downhill(params, start, loss_fn, reach, nbeta, loss_star_full))
     llc = float(np.mean(values))
     std = float(np.std(values)) if len(values) > 1 else 0.0
+    descent = max(LLC_DESCENT_FLOOR, LLC_DESCENT_SHARE * abs(llc))
+    if lowest < -descent:
+        return LLCEstimate(None, std, values, False,
+                           f"not a local minimum: the chains found loss below L(w*) by "
+                           f"nβ·ΔL = {lowest:.4g} (allowed: -{descent:.3g})", stationary,
+                           loss_star_full, traces, nbeta)
     if llc < -NEGATIVE_TOL:
         return LLCEstimate(None, std, values, False,
                            f"negative estimate {llc:.4g}: the chains found lower loss than at w*, "
                            "which is not a local minimum", stationary, loss_star_full, traces,
                            nbeta)
     return LLCEstimate(llc, std, values, True, None, stationary, loss_star_full, traces, nbeta)
+
+
+def _downhill(params, start, loss_fn, reach: float, nbeta: float, loss_star: float) -> float:
+    """nβ·(L − L(w*)) at the lowest point of a line search from w* down the full-batch gradient,
+    steps up to the distance the chains travelled (reach·2^-k, k = 0..7): at a local minimum
+    every such point is above L(w*) up to the gradient's tiny first-order term; at random
+    initialization or off a minimum the loss falls. The parameters are restored."""
+    _set(params, start)
+    grads = torch.autograd.grad(loss_fn(None), params)
+    norm = math.sqrt(sum(float((g ** 2).sum()) for g in grads))
+    best = 0.0
+    if norm > 0 and reach > 0:
+        with torch.no_grad():
+            for k in range(8):
+                step = reach * 2.0 ** -k / norm
+                _set(params, [s - step * g for s, g in zip(start, grads)])
+                loss = float(loss_fn(None).detach())
+                if math.isfinite(loss):
+                    best = min(best, nbeta * (loss - loss_star))
+    _set(params, start)
+    return best
 
 
 class _Diverged(Exception):
