@@ -288,3 +288,12 @@ def test_bad_tables_are_one_line(tmp_path):
     assert out.returncode == 2 and "must be square" in out.stderr
     out = groklab_cli("train", "--task", "table", "--table", str(tmp_path / "missing.csv"))
     assert out.returncode == 2 and "does not exist" in out.stderr
+
+
+def test_distance_irrelevance_reads_the_network_not_the_task():
+    from groklab.engine.stages import extract_model
+
+    model = fourier_transformer(31, (3, 7, 11))
+    di = [extract_model(model, make_dataset(TaskConfig(name=t, p=31, frac_train=0.5)),
+                        {"kind": "test"}).comparison.distance_irrelevance for t in ("add", "sub")]
+    assert di[0] == pytest.approx(di[1])

@@ -6,7 +6,8 @@ with the network:
 - `logit_fve`: the share of the network's logit variance (each pair's logits centred over the
   classes, all pairs) that the program's logits explain at their best temperature s >= 0,
   1 − min_s ‖N − sP‖² / ‖N‖² (a program's temperature is a free constant);
-- `heldout_kl`: mean KL(softmax N ‖ softmax P) over the held-out pairs (nats);
+- `heldout_kl`: mean KL(softmax N ‖ softmax τP) over the held-out pairs (nats), τ fitted to the
+  training pairs' KL (the program's own temperature may be set for another purpose);
 - `agreement` / `agreement_on_network_errors`: the program's answer equals the network's, on all
   pairs and on the pairs the network gets wrong (None when it gets none wrong);
 - `substitution_loss`: the network's cross-entropy on all pairs when the program's logits replace
@@ -22,6 +23,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from groklab.analysis.scale import best_scale
 from groklab.rules import EXPLAIN_MIN_FVE, RIGHT, cross_entropy
 
 EXPLAIN_RULE = (f"explains the network: agreement >= {RIGHT:.0%} on all pairs and logit FVE >= "
@@ -61,15 +63,24 @@ def logit_fve(network: np.ndarray, program: np.ndarray) -> float:
     return 1.0 - float(((n - s * p) ** 2).sum()) / total
 
 
-def heldout_kl(network: np.ndarray, program: np.ndarray, rows: np.ndarray) -> float | None:
-    if not len(rows):
-        return None
-    ln, lp = _log_softmax(network[rows]), _log_softmax(program[rows])
+def _kl(network: np.ndarray, program: np.ndarray) -> float:
+    ln, lp = _log_softmax(network), _log_softmax(program)
     return float((np.exp(ln) * (ln - lp)).sum(1).mean())
 
 
+def heldout_kl(network: np.ndarray, program: np.ndarray, rows: np.ndarray,
+               train: np.ndarray | None = None) -> float | None:
+    """KL on `rows` at the temperature that minimizes it on `train` (1 when no train rows)."""
+    if not len(rows):
+        return None
+    tau = 1.0
+    if train is not None and len(train):
+        tau = best_scale(lambda t: _kl(network[train], t * program[train]), iterations=40)
+    return _kl(network[rows], tau * program[rows])
+
+
 def evidence(network: np.ndarray, program: np.ndarray, labels: np.ndarray, test: np.ndarray,
-             substituted: np.ndarray | None = None) -> Evidence:
+             substituted: np.ndarray | None = None, train: np.ndarray | None = None) -> Evidence:
     """network / program logits [rows, classes] over the same pairs (program logits at their fitted
     temperature); `substituted` the network's logits with the program standing in for its
     component (None when the domain has no such component)."""
@@ -79,7 +90,7 @@ def evidence(network: np.ndarray, program: np.ndarray, labels: np.ndarray, test:
     on_errors = float((prog[wrong] == net[wrong]).mean()) if wrong.any() else None
     fve = logit_fve(network, program)
     return Evidence(
-        logit_fve=fve, heldout_kl=heldout_kl(network, program, test), agreement=agree,
+        logit_fve=fve, heldout_kl=heldout_kl(network, program, test, train), agreement=agree,
         agreement_on_network_errors=on_errors,
         substitution_loss=None if substituted is None else cross_entropy(substituted, labels),
         network_loss=cross_entropy(network, labels),

@@ -229,15 +229,25 @@ def correct_logits(analysis: dict) -> go.Figure:
 
 
 def families(analysis: dict) -> go.Figure:
-    """Each program family's logit FVE and held-out agreement with the network."""
+    """Each program family's logit FVE and held-out agreement with the network, and its
+    description length (right axis, log): the comparison that charges for constants, so a family
+    that only matches another with more constants does not look better."""
     fam = analysis.get("families") or {}
     names = list(fam)
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=names, y=[fam[n]["logit_fve"] for n in names], name="logit FVE"))
+    fig.add_trace(go.Bar(x=names, y=[fam[n]["logit_fve"] for n in names], name="logit FVE",
+                         offsetgroup=0))
     fig.add_trace(go.Bar(x=names, y=[fam[n]["agreement"] for n in names],
-                         name="held-out agreement"))
+                         name="held-out agreement", offsetgroup=1))
+    mdl = [fam[n].get("mdl") for n in names]
+    if any(m is not None for m in mdl):
+        fig.add_trace(go.Bar(x=names, y=[None if m is None else max(m, 1e-3) for m in mdl],
+                             name="description length (nats, right axis: lower is better)",
+                             yaxis="y2", offsetgroup=2))
     fig.update_layout(**LAYOUT, barmode="group", title=f"Program families: the network runs "
-                      f"{analysis.get('algorithm', 'unknown')}", yaxis_range=[0, 1.05])
+                      f"{analysis.get('algorithm', 'unknown')}", yaxis_range=[0, 1.05],
+                      yaxis2={"type": "log", "overlaying": "y", "side": "right",
+                              "title": "description length (nats)"})
     return fig
 
 

@@ -94,11 +94,18 @@ class ExtractResult(ProgramResult):
         d = to_jsonable(dataclasses.asdict(self))
         c = d["comparison"]
         return {"verdict": self.verdict, "algorithm": self.algorithm,
-                "key_frequencies": list(self.program.freqs),
+                "program_frequencies": list(self.program.freqs),
+                "program_frequencies_definition": PROGRAM_FREQUENCIES,
                 "program_accuracy": self.verification.program_accuracy,
                 "agreement": self.verification.agreement,
                 "families": c["scores"], "input_map": d["frame"]["input_map"],
                 "output_map": d["frame"]["output_map"], **d}
+
+
+PROGRAM_FREQUENCIES = ("the frequencies of the program's waves: the energy view of the logits "
+                       "over the discovered coordinates (analysis.families), which the family fit "
+                       "uses; not analysis.json's key_frequencies (three views of the weights, "
+                       "pruned by the key-set rule)")
 
 
 def _header(source: dict, check: Verification, program: Program) -> dict:

@@ -111,9 +111,9 @@ def verify(program: Program, frame: Frame, necessity: bool = True) -> Verificati
     prog_logits = program.logits(a[train], b[train])
     cut = ablated_logits(frame, program) if necessity else None
     ablated = None if cut is None else float((cut[1].argmax(1) == labels[cut[0]]).mean())
-    held = np.flatnonzero(frame.test[valid])
+    held, fit_rows = np.flatnonzero(frame.test[valid]), np.flatnonzero(frame.train[valid])
     ev = evidence(frame.logits[valid], prog_all, labels[valid], held,
-                  substitution(frame, program, valid, cut))
+                  substitution(frame, program, valid, cut), fit_rows)
     return Verification(
         acc, test_acc, agreement, test_agreement, float((net[valid] == labels[valid]).mean()),
         float((net[test] == labels[test]).mean()) if len(test) else 0.0,

@@ -46,12 +46,13 @@ def gradient_symmetricity(model: HookedModel, p: int, triples: int = GS_TRIPLES)
 
 
 def correct_logit_matrix(frame: Frame) -> np.ndarray:
-    """Mean correct-answer logit per (x, δ) over the regular pairs of the task. # [N, N] (NaN:
+    """Mean logit of the network's own answer per (x, δ) over the regular pairs (the network's
+    answers, not the task's labels: a diagnostic of what the network computes). # [N, N] (NaN:
     no pair)"""
     rows = np.flatnonzero(frame.regular & frame.valid)
     n = frame.n
     cell = frame.x[rows] * n + frame.delta[rows]
-    values = frame.logits[rows, frame.labels[rows]]
+    values = frame.logits[rows, frame.network_answer[rows]]
     sums = np.bincount(cell, weights=values, minlength=n * n)
     counts = np.bincount(cell, minlength=n * n)
     with np.errstate(invalid="ignore"):

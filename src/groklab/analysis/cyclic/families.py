@@ -31,6 +31,9 @@ Glossary: N (circle), K (frequencies), C (classes with a coordinate), rows (toke
 
 from __future__ import annotations
 
+import dataclasses
+import math
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,8 +52,9 @@ RULE = (f"clock or pizza explains the network when its held-out agreement is >= 
         f"{EXPLAIN_AGREEMENT:.0%} and its logit FVE >= {EXPLAIN_FVE_SHARE} x the best family's; "
         f"if both do, pizza when at least two of: distance dependence >= {PIZZA_DEPENDENCE}, "
         f"gradient symmetricity >= {PIZZA_SYMMETRICITY}, distance irrelevance <= "
-        f"{PIZZA_IRRELEVANCE} (both of the other two when symmetricity is unknown), else "
-        "clock; if "
+        f"{PIZZA_IRRELEVANCE} (both of the other two when symmetricity is unknown) and its "
+        "description length (MDL = N x held-out KL + constants/2 x ln N, which charges the pizza's "
+        "free profile for its constants) is not above the clock's, else clock; if "
         f"neither does, lookup when the network is >= {LOOKUP_TRAIN_ACC:.0%} accurate on the "
         f"training pairs and <= {LOOKUP_MAX_TEST_ACC:.0%} on held-out pairs; else unknown")
 
@@ -62,6 +66,7 @@ class FamilyScore:
     accuracy: float
     agreement: float  # with the network, held-out pairs
     description_length: int
+    mdl: float | None = None  # nats: N·(held-out KL) + ½·constants·ln N (None without the KL)
 
 
 @dataclass(frozen=True)
@@ -123,11 +128,11 @@ class FamilyComparison:
         """The family comparison as a small table."""
         num = lambda x, f: "-" if x is None else format(x, f)  # noqa: E731
         lines = [f"  {'family':7s} {'logit FVE':>9s} {'held-out KL':>11s} {'accuracy':>8s} "
-                 f"{'agreement':>9s} {'constants':>9s}"]
+                 f"{'agreement':>9s} {'constants':>9s} {'MDL (nats)':>10s}"]
         for name, s in self.scores.items():
             lines.append(f"  {name:7s} {num(s.logit_fve, '9.3f')} {num(s.heldout_kl, '11.3g')} "
                          f"{num(s.accuracy, '8.2%')} {num(s.agreement, '9.2%')} "
-                         f"{s.description_length:9d}")
+                         f"{s.description_length:9d} {num(s.mdl, '10.4g')}")
         gs = self.gradient_symmetricity
         lines.append(f"  pizza signals: distance dependence {self.distance_dependence:.3f}, "
                      f"gradient symmetricity {'-' if gs is None else format(gs, '.3f')}, distance "
@@ -337,6 +342,7 @@ def compare(frame: Frame, with_kl: bool = True, symmetricity: float | None = Non
               "pizza": wave_score(frame, pizza, fves[pizza.profile],
                                   base + 3 * k + profile_length, with_kl)}
     scores["lookup"] = lookup_score(frame, c, with_kl)
+    scores = {k: with_mdl(v, int((frame.regular & frame.valid).sum())) for k, v in scores.items()}
     unexplained = 1 - fves["clock"]
     dependence = (fves["free"] - fves["clock"]) / unexplained if unexplained > 1e-12 else 0.0
     irrelevance = distance_irrelevance(frame)
@@ -354,6 +360,15 @@ def compare(frame: Frame, with_kl: bool = True, symmetricity: float | None = Non
                             votes, net_train, net_test, exceptions=exceptions)
 
 
+def with_mdl(score: FamilyScore, pairs: int) -> FamilyScore:
+    """The score with its description length: the network's answers coded by the family (its
+    held-out KL per pair, over all `pairs`) plus ½·ln N nats per constant (BIC)."""
+    if score.heldout_kl is None or pairs < 2:
+        return score
+    mdl = pairs * max(score.heldout_kl, 0.0) + 0.5 * score.description_length * math.log(pairs)
+    return dataclasses.replace(score, mdl=float(mdl))
+
+
 def choose(scores: dict[str, FamilyScore], pizza_signals: bool, net_train: float,
            net_test: float) -> str:
     """RULE (`pizza_signals`: the vote of the pizza signals passed)."""
@@ -362,7 +377,9 @@ def choose(scores: dict[str, FamilyScore], pizza_signals: bool, net_train: float
                 if scores[f].agreement >= EXPLAIN_AGREEMENT
                 and scores[f].logit_fve >= EXPLAIN_FVE_SHARE * best and scores[f].logit_fve > 0]
     if len(explains) == 2:
-        return "pizza" if pizza_signals else "clock"
+        mdl_c, mdl_p = scores["clock"].mdl, scores["pizza"].mdl
+        cheaper = mdl_c is None or mdl_p is None or mdl_p <= mdl_c
+        return "pizza" if pizza_signals and cheaper else "clock"
     if explains:
         return explains[0]
     if net_train >= LOOKUP_TRAIN_ACC and net_test <= LOOKUP_MAX_TEST_ACC:

@@ -131,7 +131,7 @@ def compare(view: GroupView, program: CharacterProgram, logits: np.ndarray,
     algorithm = "characters" if program.irreps and test_agreement >= LOOKUP_AGREEMENT else "lookup"
     train = data.train_idx
     fit = float((net[train] == labels[train]).mean()) if len(train) else 0.0
-    ev = evidence(logits, prog_logits, labels, test, substituted)
+    ev = evidence(logits, prog_logits, labels, test, substituted, train)
     return Comparison(float(right.mean()), held(right), float(agree.mean()), test_agreement,
                       float((net == labels).mean()), held(net == labels), ablated, necessity,
                       algorithm, network_train_accuracy=fit, evidence=ev.to_dict())

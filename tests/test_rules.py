@@ -1,0 +1,208 @@
+"""The decision rules on synthetic inputs, each threshold tested on both sides and each branch
+taken: the tier `make mutants` runs mutmut against (a changed rule must fail here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from groklab import rules
+from groklab.analysis.cyclic import keyfreq
+from groklab.analysis.cyclic.families import FamilyScore, choose
+from groklab.rules import cross_entropy, key_set, verdict
+
+L0 = 1e-4  # the full model's loss
+
+
+def _scorer(needed=None, noise=None):
+    """Restricted loss of a set: ×100 without A (accuracy 0.5), ×30 without B, and a small
+    factor per irrelevant member (C: +1%, D: +2%)."""
+    needed = needed or {"A": 100.0, "B": 30.0}
+    noise = noise if noise is not None else {"C": 0.01, "D": 0.02, "E": 0.05}
+
+    def score(members):
+        loss = L0
+        for k, f in needed.items():
+            if k not in members:
+                loss *= f
+        for k, f in noise.items():
+            if k in members:
+                loss *= 1 + f
+        return loss, (1.0 if "A" in members else 0.5)
+    return score
+
+
+def test_key_set_grows_best_first_to_sufficiency():
+    calls = []
+    score = _scorer()
+
+    def spy(m):
+        calls.append(list(m))
+        return score(m)
+
+    ks = key_set([], ["C", "D", "B", "A"], spy, L0, 1.0, lambda m: [])
+    assert ks.members == ["A", "B"] and ks.sufficient is True and ks.pruned == []
+    assert ks.loss == pytest.approx(L0) and ks.accuracy == 1.0
+    assert ["C"] in calls and ["A", "C"] in calls  # every candidate tried, the best one kept
+
+
+def test_key_set_keeps_sorted_when_asked():
+    ks = key_set([], ["C", "D", "B", "A"], _scorer(), L0, 1.0, lambda m: [], keep_sorted=True)
+    assert ks.members == ["A", "B"]
+    ks = key_set(["B"], ["A"], _scorer(), L0, 1.0, lambda m: [], keep_sorted=True)
+    assert ks.members == ["A", "B"]
+    ks = key_set(["B"], ["A"], _scorer(), L0, 1.0, lambda m: [])
+    assert ks.members == ["B", "A"]
+
+
+def test_key_set_is_not_grown_for_a_model_that_is_not_right():
+    ks = key_set(["C"], ["A", "B"], _scorer(), L0, rules.RIGHT - 0.001, lambda m: [])
+    assert ks.members == ["C"] and ks.sufficient is None and ks.pruned == []
+    ks = key_set(["C"], ["A", "B"], _scorer(), L0, rules.RIGHT, lambda m: [])
+    assert ks.sufficient is True and ks.members == ["A", "B"]
+
+
+def test_key_set_sufficiency_ratio_on_each_side():
+    # B missing costs x9.9 (within 10x: sufficient without B) or x10.1 (not)
+    inside = key_set(["A"], ["B"], _scorer({"A": 100.0, "B": 9.9}), L0, 1.0, lambda m: [])
+    assert inside.members == ["A"] and inside.sufficient
+    outside = key_set(["A"], ["B"], _scorer({"A": 100.0, "B": 10.1}), L0, 1.0, lambda m: [])
+    assert outside.members == ["A", "B"]
+    two = key_set(["A"], ["B"], _scorer({"A": 100.0, "B": 2.1}), L0, 1.0, lambda m: [], ratio=2.0)
+    assert two.members == ["A", "B"]
+    nothing = key_set([], ["C"], _scorer(), L0, 1.0, lambda m: [])
+    assert nothing.sufficient is False and nothing.members == ["C"]
+
+
+def test_key_set_prunes_least_necessary_first_against_the_noise_margin():
+    ks = key_set(["A", "B", "C", "D"], [], _scorer(), L0, 1.0, lambda m: ["E"])
+    assert ks.members == ["A", "B"] and ks.pruned == ["D", "C"]  # D costs more: it goes first
+    # the margin: NECESSITY_NOISE x the largest change from adding a noise member to the set
+    assert ks.margin == pytest.approx(rules.NECESSITY_NOISE * 0.05 * L0 * 1.01 * 1.02)
+    assert ks.necessary == {"A": True, "B": True}
+    # with no noise draws the margin is 0: C, which lowers nothing when dropped, still goes
+    ks0 = key_set(["A", "B", "C"], [], _scorer(), L0, 1.0, lambda m: [])
+    assert ks0.members == ["A", "B"] and ks0.margin == 0.0
+    # a member whose removal raises the loss at all is kept at margin 0
+    ks1 = key_set(["A", "B"], [], _scorer({"A": 100.0, "B": 1.001}), L0, 1.0, lambda m: [])
+    assert ks1.members == ["A", "B"]
+
+
+def test_key_set_min_rise_margin():
+    s = _scorer({"A": 100.0, "B": 1.15})
+    kept = key_set(["A", "B"], [], s, L0, 1.0, lambda m: [], min_rise=0.10)
+    assert kept.members == ["A", "B"]  # dropping B raises the loss 15% > 10%
+    gone = key_set(["A", "B"], [], s, L0, 1.0, lambda m: [], min_rise=0.20)
+    assert gone.members == ["A"] and gone.pruned == ["B"]
+
+
+def test_key_set_ratio_necessity_on_each_side():
+    weak = key_set(["A", "B"], [], _scorer({"A": 100.0, "B": 1.9}), L0, 1.0, lambda m: [],
+                   ratio=2.0, rise_ratio=2.0)
+    assert weak.members == ["A"] and weak.pruned == ["B"]
+    strong = key_set(["A", "B"], [], _scorer({"A": 100.0, "B": 2.1}), L0, 1.0, lambda m: [],
+                     ratio=3.0, rise_ratio=2.0)
+    assert strong.members == ["A", "B"] and strong.necessary == {"A": True, "B": True}
+    assert strong.margin == pytest.approx(L0)  # (rise_ratio - 1) x the set's loss
+
+
+def test_key_set_never_prunes_into_insufficiency_or_below_one():
+    # B is within the noise by the margin, but dropping it breaks sufficiency (x5 > 2x)
+    ks = key_set(["A", "B"], [], _scorer({"A": 100.0, "B": 5.0}), L0, 1.0, lambda m: ["E"],
+                 ratio=2.0, min_rise=10.0)
+    assert ks.members == ["A", "B"] and ks.pruned == []
+    one = key_set(["C"], [], lambda m: (L0, 1.0), L0, 1.0, lambda m: [])
+    assert one.members == ["C"]  # a single member is never pruned
+    unsure = key_set(["A", "B", "C"], [], _scorer(), L0, 0.5, lambda m: ["E"])
+    assert unsure.members == ["A", "B", "C"]  # not sufficient-checked: nothing pruned
+
+
+def test_cross_entropy():
+    logits = np.array([[2.0, 0.0], [0.0, 3.0]])
+    want = -np.mean([2 - np.log(np.exp(2) + 1), 3 - np.log(np.exp(3) + 1)])
+    assert cross_entropy(logits, np.array([0, 1])) == pytest.approx(want)
+    assert cross_entropy(np.array([[1000.0, 0.0]]), np.array([0])) == 0.0  # clipped, finite
+
+
+def _fs(fve, agree, acc=1.0):
+    return FamilyScore(fve, None, acc, agree, 10)
+
+
+def test_family_choice_each_branch():
+    both = {"clock": _fs(0.9, 1.0), "pizza": _fs(0.9, 1.0), "lookup": _fs(0.1, 0.0)}
+    assert choose(both, False, 1.0, 1.0) == "clock"
+    assert choose(both, True, 1.0, 1.0) == "pizza"
+    only_pizza = {**both, "clock": _fs(0.9, rules.EXPLAIN_AGREEMENT - 0.01)}
+    assert choose(only_pizza, False, 1.0, 1.0) == "pizza"
+    edge = {**both, "clock": _fs(0.9, rules.EXPLAIN_AGREEMENT)}
+    assert choose(edge, False, 1.0, 1.0) == "clock"
+    weak = {**both, "pizza": _fs(0.9 * rules.EXPLAIN_FVE_SHARE - 0.01, 1.0)}
+    assert choose(weak, True, 1.0, 1.0) == "clock"  # pizza's FVE under half the best's
+    at = {**both, "pizza": _fs(0.9 * rules.EXPLAIN_FVE_SHARE, 1.0)}
+    assert choose(at, True, 1.0, 1.0) == "pizza"
+    zero = {"clock": _fs(0.0, 1.0), "pizza": _fs(0.0, 1.0), "lookup": _fs(0.0, 0.0)}
+    assert choose(zero, False, 1.0, 0.0) == "lookup"
+    none = {"clock": _fs(0.5, 0.2), "pizza": _fs(0.5, 0.2), "lookup": _fs(0.1, 0.0)}
+    assert choose(none, False, rules.RIGHT, rules.LOOKUP_MAX_TEST_ACC) == "lookup"
+    assert choose(none, False, rules.RIGHT - 0.001, 0.0) == "unknown"
+    assert choose(none, False, 1.0, rules.LOOKUP_MAX_TEST_ACC + 0.01) == "unknown"
+
+
+def test_energy_view_threshold_on_each_side():
+    energy = np.ones(20)
+    energy[3] = keyfreq.RATIO * 1.01
+    energy[7] = keyfreq.RATIO * 0.99
+    assert keyfreq.energy_view(energy) == [4]
+    tiny = np.zeros(10)
+    tiny[0], tiny[1] = 1.0, 2e-6  # float rounding in an exact model is not signal
+    assert keyfreq.energy_view(tiny) == [1]
+
+
+def test_cross_entropy_per_row_and_non_square():
+    logits = np.array([[1000.0, 0.0, 0.0], [0.0, -1000.0, -1000.0]])  # very different scales
+    assert cross_entropy(logits, np.array([0, 0])) == pytest.approx(0.0, abs=1e-12)
+    tall = np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0]])
+    assert cross_entropy(tall, np.array([0, 1, 0])) == pytest.approx(np.log(2))
+    wide = np.zeros((2, 3))
+    wide[0, 0] = 5.0
+    want = np.mean([-(5 - np.log(np.exp(5) + 2)), np.log(3)])
+    assert cross_entropy(wide, np.array([0, 2])) == pytest.approx(want)
+
+
+def test_verdict_thresholds_are_inclusive_where_declared():
+    r = rules.RIGHT
+    args = dict(algorithm="clock", has_keys=True, acc=r, agreement=r, test_agreement=1.0,
+                ablated=rules.NECESSITY_ACC, train_fit=r, fve=rules.EXPLAIN_MIN_FVE)
+    assert verdict(**args) == "algorithmic"  # every ">=" / "<=" at its edge
+    assert verdict(**{**args, "acc": r - 1e-9}) == "different_function"
+    assert verdict(**{**args, "algorithm": "lookup"}) == "memorizing"  # train_fit == RIGHT
+    assert verdict(**{**args, "has_keys": False, "train_fit": r - 1e-9}) == "unfitted"
+
+
+def test_key_set_edges():
+    # accuracy exactly RIGHT and loss exactly ratio x full: sufficient
+    edge = key_set(["A"], ["B"], lambda m: (10 * L0, rules.RIGHT), L0, 1.0, lambda m: [])
+    assert edge.sufficient is True and edge.members == ["A"]
+    # the best addition is chosen by its loss, not by its name
+    s = _scorer({"Z": 100.0, "A": 1.5}, {})
+    grown = key_set([], ["A", "Z"], lambda m: (s(m)[0], 1.0), L0, 1.0, lambda m: [])
+    assert grown.members[0] == "Z"
+    # the noise draws are asked for the members found
+    seen = []
+    key_set(["A", "B"], [], _scorer(), L0, 1.0, lambda m: seen.append(list(m)) or [])
+    assert seen == [["A", "B"]]
+    # an empty set with nothing to add: no crash, not sufficient
+    empty = key_set([], [], lambda m: (1.0, 0.0), L0, 1.0, lambda m: [])
+    assert empty.members == [] and empty.sufficient is False
+    # a member whose removal changes nothing, at margin 0: pruned (> margin keeps, = does not)
+    flat = key_set(["A", "B", "Q"], [], _scorer(), L0, 1.0, lambda m: [])
+    assert flat.members == ["A", "B"] and flat.pruned == ["Q"]
+
+
+def test_key_set_ratio_margin_follows_the_pruned_set():
+    weak = key_set(["A", "B"], [], _scorer({"A": 100.0, "B": 1.9}), L0, 1.0, lambda m: [],
+                   ratio=2.0, rise_ratio=2.0)
+    assert weak.margin == pytest.approx(1.9 * L0)  # (2 - 1) x the loss of {A}
+    three = key_set(["A", "B"], [], _scorer({"A": 100.0, "B": 2.5}), L0, 1.0, lambda m: [],
+                    ratio=3.0, rise_ratio=3.0)
+    assert three.members == ["A"] and three.margin == pytest.approx(2 * 2.5 * L0)
