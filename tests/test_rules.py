@@ -206,3 +206,12 @@ def test_key_set_ratio_margin_follows_the_pruned_set():
     three = key_set(["A", "B"], [], _scorer({"A": 100.0, "B": 2.5}), L0, 1.0, lambda m: [],
                     ratio=3.0, rise_ratio=3.0)
     assert three.members == ["A"] and three.margin == pytest.approx(2 * 2.5 * L0)
+
+
+def test_usage_charts_count_grokked_runs_only():
+    from groklab.sweep.stats import frequency_usage
+
+    rows = [{"grokked_epoch": 900, "key_frequencies": "[2, 13]", "key_irreps": None},
+            {"grokked_epoch": None, "key_frequencies": "[2, 40]", "key_irreps": None},
+            {"grokked_epoch": 1000, "key_frequencies": None, "key_irreps": '["sign"]'}]
+    assert frequency_usage(rows) == {2: 1, 13: 1, "sign": 1}

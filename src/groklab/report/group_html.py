@@ -14,21 +14,23 @@ from groklab.report.html import (ReportContext, _fmt, _section, _table, cards, e
 
 def _cards(ctx: ReportContext) -> str:
     a, s = ctx.analysis, ctx.summary
-    return cards(ctx, [("group", f"{a['group']} (|G| = {a['p']})"),
+    structure = (a.get("structure") or {}).get("structure", "group")
+    return cards(ctx, [("group", f"{a['group']} (|G| = {a['p']}, {structure})"),
                        ("algorithm", a.get("algorithm")),
                        ("memorized at", s.get("memorized_epoch")),
                        ("grokked at", s.get("grokked_epoch")),
                        ("key irreps", ", ".join(a["key_irreps"]) or "none"),
-                       ("restricted accuracy", f"{a['restricted_accuracy']:.2%}")])
+                       ("restricted accuracy", _fmt(a.get("restricted_accuracy")))])
 
 
 def _group_figures(ctx: ReportContext) -> list:
     a = ctx.analysis
     terms = (ctx.program or {}).get("terms")
     phases = a.get("phases")
-    figs = [("fig-curves", figures.curves(ctx.rows, phases)),
-            ("fig-irreps", figures.irrep_spectrum(a)),
-            ("fig-irrep-ablations", figures.irrep_ablations(a))]
+    figs = [("fig-curves", figures.curves(ctx.rows, phases))]
+    if a.get("snapshot"):  # a table that is no group has no irreps to draw
+        figs += [("fig-irreps", figures.irrep_spectrum(a)),
+                 ("fig-irrep-ablations", figures.irrep_ablations(a))]
     if a.get("progress"):
         figs.append(("fig-progress", figures.group_progress(a["progress"], phases)))
     if terms:
@@ -37,6 +39,11 @@ def _group_figures(ctx: ReportContext) -> list:
 
 
 def _irrep_sections(a: dict, divs: dict) -> list[str]:
+    if not a.get("snapshot"):
+        st = a.get("structure") or {}
+        return [_section("What the table is", f"{st.get('structure')} of order {st.get('order')}: "
+                         f"{st.get('reason', '')}. The group lens does not apply; the network is "
+                         f"{a.get('algorithm')}.", "")]
     keys = a["snapshot"]["keys"]
     return [
         _section("Irrep spectrum", "How much of each weight matrix and of the logits lives in each "
@@ -61,6 +68,9 @@ def _character_section(ctx: ReportContext, divs: dict) -> list[str]:
     if not ctx.program:
         return []
     v = ctx.program["verification"]
+    if "program_accuracy" not in ctx.analysis.get("program", {}):  # a table that is no group
+        return [_section("The program", f"Algorithm {v['algorithm']} ({v['algorithm_rule']}); "
+                         f"verdict {v['verdict']}.", f"<pre>{esc(_short(ctx.program_source or ''))}</pre>")]
     return [_section(
         "The character program", f"logit(c) = Σ_ρ α_ρ χ_ρ(a·b·c⁻¹) over the key irreps. "
         f"Algorithm {v['algorithm']} ({v['algorithm_rule']}); verdict {v['verdict']} "

@@ -165,10 +165,24 @@ def llc_section(ctx: ReportContext, divs: dict, beside: str) -> list[str]:
         divs.get("fig-llc", "") + divs.get("fig-llc-calibration", ""))]
 
 
+def evidence_rows(ctx: ReportContext) -> list[list]:
+    """What the program shares with the network (analysis.evidence), as table rows."""
+    ev = (ctx.program.get("verification") or {}).get("evidence") or {}
+    if not ev:
+        return []
+    return [["evidence: logit FVE (share of the network's logit variance)", _fmt(ev.get("logit_fve"), 3)],
+            ["evidence: held-out KL (nats)", _fmt(ev.get("heldout_kl"))],
+            ["evidence: agreement on the network's errors", _fmt(ev.get("agreement_on_network_errors"))],
+            ["evidence: loss with the program substituted / the network's",
+             f"{_fmt(ev.get('substitution_loss'))} / {_fmt(ev.get('network_loss'))}"],
+            ["explains the network", f"{'yes' if ev.get('explains') else 'no'} "
+                                     f"({ev.get('explain_rule', '')})"]]
+
+
 def program_rows(ctx: ReportContext, rows: list[list]) -> str:
-    """The extracted program's checks, then its curve's two epochs, as a table."""
-    return _table(["check", "value"], rows + [
-        ["first epoch the program is right on all pairs",
+    """The extracted program's checks and evidence, then its curve's two epochs, as a table."""
+    return _table(["check", "value"], rows + evidence_rows(ctx) + [
+        ["first epoch the program explains the network",
          _fmt(ctx.program.get("first_correct_epoch"))],
         ["network grokked at", _fmt(ctx.program.get("grokked_epoch"))]])
 

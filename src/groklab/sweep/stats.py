@@ -80,9 +80,12 @@ def grokking_by(rows: list[dict], axis: str) -> list[dict]:
 
 
 def frequency_usage(rows: list[dict]) -> dict:
-    """How many runs use each key frequency (or, for group tasks, each key irrep)."""
+    """How many grokked runs use each key frequency (or, for group tasks, each key irrep): a run
+    that never generalized has no algorithm whose parts could be counted."""
     counts: Counter = Counter()
     for r in rows:
+        if r.get("grokked_epoch") is None:
+            continue
         for column in ("key_frequencies", "key_irreps"):
             if r.get(column):
                 counts.update(json.loads(r[column]))
