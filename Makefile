@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo test test-fast bench mutants clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ test-fast: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/train_speed.py
 	$(BIN)/python bench/time_to_grok.py
+
+# mutation testing of the decision rules against the fast rule tests ([tool.mutmut]); not in CI
+mutants: $(STAMP)
+	rm -rf mutants
+	$(BIN)/mutmut run > /dev/null 2>&1 || true
+	$(BIN)/python bench/mutation_score.py
 
 clean:
 	rm -rf $(VENV) runs report.html

@@ -99,6 +99,12 @@ class TaskConfig:
             return "table:" + self.table.rsplit("/", 1)[-1]
         return self.group if self.name == "group" else self.name
 
+    @property
+    def named_group(self) -> str | None:
+        """The group the task's name gives (task 'group'), or None: only a label and a hint for
+        which names to try first; the analysis reads the group from the table."""
+        return self.group if self.name == "group" and self.group else None
+
     def check_p(self, given: int | None) -> None:
         """An explicit p must be the task's own (for a group, |G|)."""
         if self.name == "group" and given is not None and given != self.p:

@@ -101,7 +101,7 @@ class GroupAnalysisResult:
 def structure_notes(data: Dataset, structure) -> list[str]:
     """What the table turned out to be, where that differs from what the task's name says."""
     notes = []
-    said = data.task.group if data.task.name == "group" else None
+    said = data.task.named_group
     if said and structure.name != said:
         notes.append(f"the table is {structure.describe()}, not {said} as the task's name says: "
                      "the analysis reads the table")

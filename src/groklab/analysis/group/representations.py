@@ -109,12 +109,13 @@ def token_table(data: Dataset) -> np.ndarray:
 def structure_of_data(data: Dataset) -> Structure:
     """What the dataset's table is, read from the table; the task's group name is only a hint for
     the order in which names are tried."""
-    if data.task.name != "group":
+    said = data.task.named_group
+    if said is None:
         return structure_of(token_table(data))
     known = None
-    if make_group(data.task.group).order == data.task.p:
-        known = (data.task.group, data.task.element_order)
-    return structure_of(token_table(data), data.task.group, known)
+    if make_group(said).order == data.task.p:
+        known = (said, data.task.element_order)
+    return structure_of(token_table(data), said, known)
 
 
 @lru_cache(maxsize=8)
