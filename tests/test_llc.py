@@ -165,3 +165,17 @@ def test_points_that_are_not_minima_are_refused():
                                  dtype=torch.float64))
     off = estimate([w], loss, n, LLCSettings(epsilon=5e-4, gamma=1.0, draws=300, burn_in=50))
     assert not off.valid and "not a local minimum" in off.reason
+
+
+def test_a_gradient_at_w_star_is_refused_even_when_no_draw_goes_below():
+    """L = ½|w − a|² at w* = 0 with |a| = 0.01: a line search gains only nβ|a|²/2 = 0.05, but the
+    gradient pulls the localized chains down by (nβ|a|)²/2γ = 50 >> 1; at a = 0 both are 0."""
+    for offset, valid in ((0.01, False), (0.0, True)):
+        a = torch.full((10,), offset / 10 ** 0.5, dtype=torch.float64)
+        w = torch.nn.Parameter(torch.zeros(10, dtype=torch.float64))
+        e = estimate([w], lambda idx: 0.5 * ((w - a) ** 2).sum(), 1000,
+                     LLCSettings(epsilon=1e-4, nbeta=1000.0, gamma=1.0, chains=2, draws=400,
+                                 burn_in=100))
+        assert e.valid is valid
+        if not valid:
+            assert "gradient" in e.reason

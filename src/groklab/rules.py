@@ -51,9 +51,9 @@ LEAD_LOSS = 0.1  # nats: a loss this low means the answers are right with confid
 LLC_DIVERGENCE_FACTOR = 10.0  # a chain diverged: nβ (L − L*) > this x the parameter count
 LLC_STATIONARY_TOL = 0.10  # stationary: the second half's mean within this share of the whole's
 LLC_NEGATIVE_TOL = 0.0  # an estimate below zero minus this is flagged
-LLC_DESCENT_SHARE = 0.10  # not a minimum: some draw (burn-in included) went below L(w*) by more
-LLC_DESCENT_FLOOR = 1.0  # than max(this floor, this share x |estimate|), in nβ·ΔL units (at a
-# minimum every draw is at or above L(w*): the null is 0)
+LLC_DESCENT_SHARE = 0.01  # not a minimum: a draw (burn-in included) or a gradient line search
+LLC_DESCENT_FLOOR = 1.0  # went below L(w*), or the gradient's pull (nβ|∇L|)²/2γ is, beyond
+# max(this floor, this share x |estimate|), in nβ·ΔL units (at a minimum both are 0: the null)
 
 # ---- verdicts ---------------------------------------------------------------------------------
 NECESSITY_ACC = 0.10  # algorithmic: the network without the program's component is <= this

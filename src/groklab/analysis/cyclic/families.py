@@ -52,9 +52,8 @@ RULE = (f"clock or pizza explains the network when its held-out agreement is >= 
         f"{EXPLAIN_AGREEMENT:.0%} and its logit FVE >= {EXPLAIN_FVE_SHARE} x the best family's; "
         f"if both do, pizza when at least two of: distance dependence >= {PIZZA_DEPENDENCE}, "
         f"gradient symmetricity >= {PIZZA_SYMMETRICITY}, distance irrelevance <= "
-        f"{PIZZA_IRRELEVANCE} (both of the other two when symmetricity is unknown) and its "
-        "description length (MDL = N x held-out KL + constants/2 x ln N, which charges the pizza's "
-        "free profile for its constants) is not above the clock's, else clock; if "
+        f"{PIZZA_IRRELEVANCE} (both of the other two when symmetricity is unknown), else "
+        "clock; if "
         f"neither does, lookup when the network is >= {LOOKUP_TRAIN_ACC:.0%} accurate on the "
         f"training pairs and <= {LOOKUP_MAX_TEST_ACC:.0%} on held-out pairs; else unknown")
 
@@ -377,9 +376,7 @@ def choose(scores: dict[str, FamilyScore], pizza_signals: bool, net_train: float
                 if scores[f].agreement >= EXPLAIN_AGREEMENT
                 and scores[f].logit_fve >= EXPLAIN_FVE_SHARE * best and scores[f].logit_fve > 0]
     if len(explains) == 2:
-        mdl_c, mdl_p = scores["clock"].mdl, scores["pizza"].mdl
-        cheaper = mdl_c is None or mdl_p is None or mdl_p <= mdl_c
-        return "pizza" if pizza_signals and cheaper else "clock"
+        return "pizza" if pizza_signals else "clock"
     if explains:
         return explains[0]
     if net_train >= LOOKUP_TRAIN_ACC and net_test <= LOOKUP_MAX_TEST_ACC:

@@ -14,9 +14,11 @@ An estimate is invalid (stored with its reason, never as a number) when a chain 
 non-finite loss, or a draw whose nβ·(L − L*) exceeds DIVERGENCE_FACTOR × the number of parameters,
 far past the d/2 of a regular model), when w* is not a local minimum (a full-batch draw of any
 chain, the burn-in included, or a line search down the gradient within the distance the chains
-travelled, reaches nβ·(L − L*) < −max(LLC_DESCENT_FLOOR, LLC_DESCENT_SHARE × |λ̂|): at a minimum
-nothing nearby is below L(w*), so the null is 0; random initialization and perturbed weights
-descend by far more), or when the estimate is negative. The calibration rule (stationarity): the mean of the
+travelled, reaches nβ·(L − L*) < −max(LLC_DESCENT_FLOOR, LLC_DESCENT_SHARE × |λ̂|), or the
+gradient at w* would pull the localized chains down by more than that: the linear term nβ∇L·Δw
+against the localization γ|Δw|²/2 lowers nβ·L by up to (nβ|∇L|)²/(2γ) (at a minimum ∇L = 0: the
+null is 0; random initialization, weights moved off a minimum and a network still descending, as
+in memorization, are far above it), or when the estimate is negative. The calibration rule (stationarity): the mean of the
 last half of the kept draws is within STATIONARY_TOL of the mean of all kept draws, in every chain.
 
 Known answers (tests): linear regression with d parameters gives d/2; the normal-crossing
@@ -43,8 +45,8 @@ NEGATIVE_TOL = LLC_NEGATIVE_TOL  # an estimate below zero minus this is flagged
 LLC_RULE = (f"invalid when a chain diverges (non-finite loss, or nβ·(L − L*) > "
             f"{DIVERGENCE_FACTOR:g} × the parameter count), when w* is not a local minimum (some "
             f"draw, burn-in included, has nβ·(L − L*) below −max({LLC_DESCENT_FLOOR:g}, "
-            f"{LLC_DESCENT_SHARE:g} × |estimate|): the chains found lower loss), or the estimate "
-            f"is negative; stationary when each chain's mean over the last half of its kept "
+            f"{LLC_DESCENT_SHARE:g} × |estimate|), or the gradient's pull (nβ|∇L(w*)|)²/2γ exceeds "
+            f"that: the chains found lower loss), or the estimate is negative; stationary when each chain's mean over the last half of its kept "
             f"draws is within {STATIONARY_TOL:.0%} of its mean over all kept draws")
 
 
@@ -184,14 +186,18 @@ def estimate(params: list[torch.nn.Parameter], loss_fn: Callable[[np.ndarray | N
         return LLCEstimate(None, None, [], False, str(e), False, loss_star_full, traces, nbeta)
     finally:
         _set(params, start)
-    lowest = min(lowest, _downhill(params, start, loss_fn, reach, nbeta, loss_star_full))
+    line, grad_norm = _downhill(params, start, loss_fn, reach, nbeta, loss_star_full)
+    lowest = min(lowest, line)
+    drift = (nbeta * grad_norm) ** 2 / (2 * settings.gamma) if settings.gamma > 0 else 0.0
     llc = float(np.mean(values))
     std = float(np.std(values)) if len(values) > 1 else 0.0
     descent = max(LLC_DESCENT_FLOOR, LLC_DESCENT_SHARE * abs(llc))
-    if lowest < -descent:
+    if lowest < -descent or drift > descent:
+        why = (f"the chains found loss below L(w*) by nβ·ΔL = {lowest:.4g}" if lowest < -descent
+               else f"the gradient at w* pulls the localized chains down by (nβ|∇L|)²/2γ = "
+                    f"{drift:.4g}")
         return LLCEstimate(None, std, values, False,
-                           f"not a local minimum: the chains found loss below L(w*) by "
-                           f"nβ·ΔL = {lowest:.4g} (allowed: -{descent:.3g})", stationary,
+                           f"not a local minimum: {why} (allowed: {descent:.3g})", stationary,
                            loss_star_full, traces, nbeta)
     if llc < -NEGATIVE_TOL:
         return LLCEstimate(None, std, values, False,
@@ -201,25 +207,29 @@ def estimate(params: list[torch.nn.Parameter], loss_fn: Callable[[np.ndarray | N
     return LLCEstimate(llc, std, values, True, None, stationary, loss_star_full, traces, nbeta)
 
 
-def _downhill(params, start, loss_fn, reach: float, nbeta: float, loss_star: float) -> float:
+def _downhill(params, start, loss_fn, reach: float, nbeta: float, loss_star: float
+              ) -> tuple[float, float]:
     """nβ·(L − L(w*)) at the lowest point of a line search from w* down the full-batch gradient,
-    steps up to the distance the chains travelled (reach·2^-k, k = 0..7): at a local minimum
+    steps up to the distance the chains travelled (reach·2^-k, k = 0..LINE_STEPS-1): at a local minimum
     every such point is above L(w*) up to the gradient's tiny first-order term; at random
-    initialization or off a minimum the loss falls. The parameters are restored."""
+    initialization or off a minimum the loss falls. Also |∇L(w*)|. The parameters are restored."""
     _set(params, start)
     grads = torch.autograd.grad(loss_fn(None), params)
     norm = math.sqrt(sum(float((g ** 2).sum()) for g in grads))
     best = 0.0
     if norm > 0 and reach > 0:
         with torch.no_grad():
-            for k in range(8):
+            for k in range(LINE_STEPS):
                 step = reach * 2.0 ** -k / norm
                 _set(params, [s - step * g for s, g in zip(start, grads)])
                 loss = float(loss_fn(None).detach())
                 if math.isfinite(loss):
                     best = min(best, nbeta * (loss - loss_star))
     _set(params, start)
-    return best
+    return best, norm
+
+
+LINE_STEPS = 30  # halvings of the line search: from the chains' reach down to ~1e-9 of it
 
 
 class _Diverged(Exception):
