@@ -215,3 +215,58 @@ def test_usage_charts_count_grokked_runs_only():
             {"grokked_epoch": None, "key_frequencies": "[2, 40]", "key_irreps": None},
             {"grokked_epoch": 1000, "key_frequencies": None, "key_irreps": '["sign"]'}]
     assert frequency_usage(rows) == {2: 1, 13: 1, "sign": 1}
+
+
+def test_evidence_pinned():
+    from groklab.analysis import evidence as ev
+
+    rng = np.random.default_rng(5)
+    net = rng.normal(size=(300, 6)) + 10.0 * np.arange(300)[:, None]  # per-pair offsets: centred away
+    prog = net + 0.3 * rng.normal(size=net.shape)
+    c = ev._centred(net)
+    assert np.allclose(c.mean(1), 0) and np.allclose(c, net - net.mean(1, keepdims=True))
+    ls = ev._log_softmax(net)
+    assert np.allclose(np.exp(ls).sum(1), 1) and np.isfinite(ls).all()
+    cp = ev._centred(prog)
+    s = (c * cp).sum() / (cp ** 2).sum()  # the best temperature, by hand
+    want = 1 - ((c - s * cp) ** 2).sum() / (c ** 2).sum()
+    assert ev.logit_fve(net, prog) == pytest.approx(want) and 0.9 < want < 1
+    assert ev.logit_fve(np.ones((3, 4)), prog[:3, :4]) == 0.0  # nothing to explain
+    assert ev.logit_fve(net, np.ones_like(net)) == 0.0  # a flat program explains nothing
+    p = np.array([[0.0, np.log(3.0)]])  # KL(softmax(0, ln 3) || softmax(0, 0)) by hand
+    q = np.zeros((1, 2))
+    by_hand = 0.25 * np.log(0.25 / 0.5) + 0.75 * np.log(0.75 / 0.5)
+    assert ev._kl(p, q) == pytest.approx(by_hand)
+    # the held-out KL's temperature is fitted on the training rows: a program at 1/5 of the
+    # network's scale is exact once rescaled
+    scaled = 0.2 * net
+    rows, train = np.arange(150, 300), np.arange(150)
+    assert ev.heldout_kl(net, scaled, rows, train) < 1e-6 < ev.heldout_kl(net, scaled, rows)
+    assert ev.heldout_kl(net, scaled, rows[:0], train) is None
+    labels = net.argmax(1)
+    e = ev.evidence(net, scaled, labels, rows, substituted=net, train=train)
+    assert e.logit_fve == pytest.approx(1.0) and e.heldout_kl < 1e-6
+    assert e.substitution_loss == pytest.approx(cross_entropy(net, labels))
+    assert e.network_loss == pytest.approx(cross_entropy(net, labels))
+    assert ev.evidence(net, scaled, labels, rows).network_loss is None
+    flat = np.zeros_like(net)
+    flat[np.arange(300), labels] = 1e-9  # agrees everywhere, explains ~nothing of the variance
+    e = ev.evidence(net, flat, labels, rows)
+    assert e.agreement == 1.0 and not e.explains
+
+
+def test_explains_thresholds_on_each_side(monkeypatch):
+    from groklab.analysis import evidence as ev
+
+    net = np.eye(100)[:, :10] * 5.0 + 0.0
+    labels = net.argmax(1)
+    monkeypatch.setattr(ev, "logit_fve", lambda a, b: rules.EXPLAIN_MIN_FVE)
+    assert ev.evidence(net, net, labels, np.arange(50)).explains  # FVE at the edge: explains
+    monkeypatch.setattr(ev, "logit_fve", lambda a, b: rules.EXPLAIN_MIN_FVE - 1e-9)
+    assert not ev.evidence(net, net, labels, np.arange(50)).explains
+    monkeypatch.setattr(ev, "logit_fve", lambda a, b: 0.9)
+    wrong = net.copy()
+    wrong[0] = np.roll(wrong[0], 1)  # 99 of 100 agree: 0.99 >= RIGHT
+    assert ev.evidence(net, wrong, labels, np.arange(50)).explains
+    wrong[1] = np.roll(wrong[1], 1)  # 98 of 100
+    assert not ev.evidence(net, wrong, labels, np.arange(50)).explains

@@ -37,7 +37,7 @@ class Evidence:
     agreement: float
     agreement_on_network_errors: float | None
     substitution_loss: float | None
-    network_loss: float
+    network_loss: float | None  # None when nothing was substituted
     explains: bool
     explain_rule: str = EXPLAIN_RULE
 
@@ -93,5 +93,5 @@ def evidence(network: np.ndarray, program: np.ndarray, labels: np.ndarray, test:
         logit_fve=fve, heldout_kl=heldout_kl(network, program, test, train), agreement=agree,
         agreement_on_network_errors=on_errors,
         substitution_loss=None if substituted is None else cross_entropy(substituted, labels),
-        network_loss=cross_entropy(network, labels),
+        network_loss=None if substituted is None else cross_entropy(network, labels),
         explains=bool(agree >= RIGHT and fve >= EXPLAIN_MIN_FVE))

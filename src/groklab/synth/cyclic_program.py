@@ -138,7 +138,7 @@ def curve_point(model: HookedModel, data: Dataset, final: Frame, epoch: int) -> 
     frame = build_frame(model, data, final.maps, (final.sign, 1))
     comparison = compare(frame, with_kl=False, symmetricity=gradient_symmetricity(model, frame.p))
     program = program_of(frame, comparison, temperature=False)
-    check = verify(program, frame)
+    check = verify(program, frame, fit_kl=False)
     return CurvePoint(epoch=epoch, algorithm=program.algorithm, freqs=list(program.freqs),
                       program_test_accuracy=check.program_test_accuracy,
                       program_accuracy=check.program_accuracy, agreement=check.agreement,

@@ -140,7 +140,7 @@ def curve_point(model: HookedModel, data: Dataset, names: list[str], epoch: int)
         return {"epoch": epoch, "verdict": _extract_table(data, {}, logits).verdict,
                 "explains": False}
     check = verify_program(view, fit_program(view, logits, data, names, temperature=False),
-                           logits, data)
+                           logits, data, fit_kl=False)
     ev = check.evidence or {}
     return {"epoch": epoch, "program_accuracy": check.program_accuracy,
             "agreement": check.agreement, "test_agreement": check.test_agreement,

@@ -42,8 +42,8 @@ def verdict(c: Comparison) -> str:
 
 
 def verify_program(view: GroupView, program: CharacterProgram, logits: np.ndarray,
-                   data: Dataset) -> CharacterVerification:
-    c = compare(view, program, logits, data)
+                   data: Dataset, fit_kl: bool = True) -> CharacterVerification:
+    c = compare(view, program, logits, data, fit_kl)
     n, train = view.group.order, data.train_idx
     prog_logits = program.logits(view, view.pair_product[train])
     n_constants = sum(len(ch) for ch in program.characters) + len(program.alpha) + 1

@@ -94,8 +94,10 @@ def substitution(frame: Frame, program: Program, rows: np.ndarray,
     return sub
 
 
-def verify(program: Program, frame: Frame, necessity: bool = True) -> Verification:
-    """Check `program` against the network of `frame` on every pair of the task."""
+def verify(program: Program, frame: Frame, necessity: bool = True,
+           fit_kl: bool = True) -> Verification:
+    """Check `program` against the network of `frame` on every pair of the task (`fit_kl`: fit
+    the evidence's held-out KL temperature and substitute the program; the curve skips both)."""
     valid, test = np.flatnonzero(frame.valid), np.flatnonzero(frame.test)
     train = np.flatnonzero(frame.valid & frame.train)
     a, b, labels, net = frame.a, frame.b, frame.labels, frame.network_answer
@@ -112,8 +114,10 @@ def verify(program: Program, frame: Frame, necessity: bool = True) -> Verificati
     cut = ablated_logits(frame, program) if necessity else None
     ablated = None if cut is None else float((cut[1].argmax(1) == labels[cut[0]]).mean())
     held, fit_rows = np.flatnonzero(frame.test[valid]), np.flatnonzero(frame.train[valid])
+    held = held if fit_kl else held[:0]  # the curve: agreement and FVE only
     ev = evidence(frame.logits[valid], prog_all, labels[valid], held,
-                  substitution(frame, program, valid, cut), fit_rows)
+                  substitution(frame, program, valid, cut) if fit_kl else None,
+                  fit_rows if fit_kl else None)
     return Verification(
         acc, test_acc, agreement, test_agreement, float((net[valid] == labels[valid]).mean()),
         float((net[test] == labels[test]).mean()) if len(test) else 0.0,
@@ -149,9 +153,10 @@ class ProgramResult:
         if ev:
             kl = "-" if ev["heldout_kl"] is None else f"{ev['heldout_kl']:.3g}"
             sub = "-" if ev["substitution_loss"] is None else f"{ev['substitution_loss']:.3g}"
+            net = "-" if ev["network_loss"] is None else f"{ev['network_loss']:.3g}"
             lines.append(f"  evidence: logit FVE {ev['logit_fve']:.3f}, held-out KL {kl} nats, "
                          f"agreement on the network's errors "
                          f"{pct(ev['agreement_on_network_errors'])}, loss with the program "
-                         f"substituted {sub} vs the network's {ev['network_loss']:.3g}; "
+                         f"substituted {sub} vs the network's {net}; "
                          f"explains the network: {'yes' if ev['explains'] else 'no'}")
         return lines

@@ -45,12 +45,12 @@ class CharacterProgram:
                drop: str | None = None) -> np.ndarray:  # [len(ab), n]
         """The program's logits for pairs whose product is `ab` (view.pair_product of their rows)."""
         g = view.group
-        x = g.table[ab[:, None], g.inverse[None, :]]  # (a·b)·c⁻¹ for every class c
-        out = np.zeros(x.shape)
+        x = g.table[:, g.inverse]  # [g, c] -> g·c⁻¹: the logits depend on a·b only
+        table = np.zeros(x.shape)
         for name, alpha, chi in zip(self.irreps, self.alpha, self.characters):
             if name != drop:
-                out += alpha * np.asarray(chi)[x]
-        return self.scale * out
+                table += alpha * np.asarray(chi)[x]
+        return self.scale * table[ab]
 
     def answer(self, view: GroupView, ab: np.ndarray, drop: str | None = None) -> np.ndarray:
         return self.logits(view, ab, drop).argmax(1)
@@ -113,14 +113,15 @@ class Comparison:
 
 
 def compare(view: GroupView, program: CharacterProgram, logits: np.ndarray,
-            data: Dataset) -> Comparison:
+            data: Dataset, fit_kl: bool = True) -> Comparison:
+    """`fit_kl`: fit the held-out KL's temperature (False: at the program's own, for the curve)."""
     ab = view.pair_product
     labels, net, test = data.labels, logits.argmax(1), data.test_idx
-    answers = program.answer(view, ab)
+    prog_logits = program.logits(view, ab)
+    answers = prog_logits.argmax(1)
     held = (lambda x: float(x[test].mean()) if len(test) else 0.0)  # noqa: E731
     right, agree = answers == labels, answers == net
     ablated, necessity, substituted = None, {}, None
-    prog_logits = program.logits(view, ab)
     if program.irreps:
         excluded = excluded_logits(view, logits, program.irreps)
         ablated = strict_accuracy(excluded, labels, float(logits.std()))
@@ -131,7 +132,8 @@ def compare(view: GroupView, program: CharacterProgram, logits: np.ndarray,
     algorithm = "characters" if program.irreps and test_agreement >= LOOKUP_AGREEMENT else "lookup"
     train = data.train_idx
     fit = float((net[train] == labels[train]).mean()) if len(train) else 0.0
-    ev = evidence(logits, prog_logits, labels, test, substituted, train)
+    ev = evidence(logits, prog_logits, labels, test if fit_kl else test[:0],
+                  substituted if fit_kl else None, train if fit_kl else None)
     return Comparison(float(right.mean()), held(right), float(agree.mean()), test_agreement,
                       float((net == labels).mean()), held(net == labels), ablated, necessity,
                       algorithm, network_train_accuracy=fit, evidence=ev.to_dict())

@@ -273,13 +273,15 @@ class EmbeddingRestriction:
         self.pairs = torch.as_tensor(data.pairs)
         self.cache: dict[tuple, tuple[float, float]] = {}
 
-    def logits(self, names) -> np.ndarray:
+    def logits(self, names, rows: np.ndarray | None = None) -> np.ndarray:
+        """The restricted network's logits on every pair (or the dataset rows `rows`)."""
         view = self.view
         proj = view.projector_of([view.names[0], *names])
         sig, tau = view.structure.sigma, view.structure.tau
         a = torch.as_tensor((proj @ self.rows[0])[sig])  # token -> row
         b = torch.as_tensor((proj @ self.rows[1])[tau])
-        tok_a, tok_b = self.pairs[:, 0], self.pairs[:, 1]
+        pairs = self.pairs if rows is None else self.pairs[torch.as_tensor(rows)]
+        tok_a, tok_b = pairs[:, 0], pairs[:, 1]
 
         def put(x: torch.Tensor, _name: str) -> torch.Tensor:
             x = x.clone()
@@ -288,7 +290,7 @@ class EmbeddingRestriction:
             return x
 
         with torch.no_grad(), self.model.hooks({"hook_embed": put}):
-            return self.model.plain_logits(self.pairs).double().numpy()
+            return self.model.plain_logits(pairs).double().numpy()
 
     def score(self, names) -> tuple[float, float]:
         key = tuple(sorted(names))
@@ -353,8 +355,8 @@ class GroupProgressPoint:
     loss_test: float
     acc_train: float
     acc_test: float
-    restricted_loss: float  # embeddings restricted to the final key irreps, all pairs
-    excluded_loss: float  # embeddings without the final key irreps, training pairs
+    restricted_loss: float  # logits kept to the final key irreps' product component, all pairs
+    excluded_loss: float  # logits without it, training pairs
     key_embed_fraction: float  # isotypic fraction of the embeddings in the final key irreps
     weight_norm: float
 
@@ -450,12 +452,14 @@ def group_progress(model: HookedModel, data: Dataset, epoch: int, key_names: lis
     labels = data.labels
     loss_train, acc_train = scores(logits, labels, data.train_idx)
     loss_test, acc_test = scores(logits, labels, data.test_idx)
-    restriction = EmbeddingRestriction(model, data, view)
-    r_loss, _ = restriction.score(key_names)
-    x_loss, _ = scores(restriction.logits([k for k in view.nontrivial if k not in key_names]),
-                       labels, data.train_idx)
+    m = product_component(view, logits)  # per checkpoint: the logits' product component (cheap;
+    # the key-set decision and the snapshot use the embedding restriction)
+    r_loss, _ = scores(restricted_logits(view, logits, key_names, m), labels)
+    x_loss, _ = scores(excluded_logits(view, logits, key_names, m), labels, data.train_idx)
     embeds = list(element_rows(view, effective_embeddings(model)).values())
-    key = float(np.mean([sum(isotypic_fractions(view, e)[k] for k in key_names) for e in embeds]))
+    proj = view.projector_of(key_names)
+    key = float(np.mean([((proj @ e) ** 2).sum() / max(float((e ** 2).sum()), 1e-300)
+                         for e in embeds]))
     norm = float(sum((p.detach().double() ** 2).sum() for p in model.parameters()))
     return GroupProgressPoint(epoch, loss_train, loss_test, acc_train, acc_test, r_loss, x_loss,
                               key, norm)
