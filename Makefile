@@ -21,10 +21,19 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/groklab demo
 
-test: $(STAMP)
+# The tests also need TransformerLens (the [tl] extra, < 4: 4.0 removed HookedTransformer), installed
+# under a constraint that keeps the torch already there.
+TL_STAMP := $(VENV)/.installed-tl
+$(TL_STAMP): $(STAMP)
+	$(BIN)/python -c "import torch; print('torch==' + torch.__version__)" > $(VENV)/torch-pin.txt
+	$(BIN)/pip install -q -c $(VENV)/torch-pin.txt -e ".[dev,tl]"
+	$(BIN)/python -c "import torch, transformer_lens; print('torch', torch.__version__, 'transformer_lens ok')"
+	touch $(TL_STAMP)
+
+test: $(TL_STAMP)
 	$(BIN)/python -m pytest -q
 
-test-fast: $(STAMP)
+test-fast: $(TL_STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: $(STAMP)

@@ -18,7 +18,8 @@ TASKS = ("add", "sub", "mul", "div", "x2y2", "x2xyy2", "x3xy", "group", "table")
 PRIME_TASKS = ("mul", "div")
 MODEL_KINDS = ("transformer", "mlp")
 LAYOUTS = ("transformerlens", "nanda2023", "clockpizza2023", "chughtai2023")  # model files read
-ACTS = ("relu", "gelu", "quadratic")
+ACTS = ("relu", "gelu", "gelu_new", "silu", "tanh", "quadratic")
+ATTN_MIXES = ("mean", "sum")
 
 
 def _f(default: Any, help: str, choices: tuple | None = None, flag: str | None = None) -> Any:
@@ -164,7 +165,7 @@ class TaskConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture. A 1-layer transformer (the reference) or a one-hidden-layer MLP."""
+    """Architecture. A transformer (the reference has 1 layer) or a one-hidden-layer MLP."""
 
     kind: str = _f("transformer", "model family", MODEL_KINDS, flag="--model")
     n_layers: int = _f(1, "transformer layers (the fast training path needs 1)")
@@ -175,13 +176,20 @@ class ModelConfig:
     act: str = _f("relu", "MLP activation", ACTS)
     layer_norm: bool = _f(False, "LayerNorm before attention, MLP and unembedding")
     combine: str = _f("concat", "mlp only: how the embeddings of a and b meet", ("concat", "sum"))
-    embed: str = _f("shared", "mlp only: one embedding for a and b (shared) or one each "
-                              "(separate, as Chughtai et al. 2023)", ("shared", "separate"))
+    embed: str = _f("shared", "one embedding for a and b (shared) or one each (separate: the mlp "
+                              "of Chughtai et al. 2023; a transformer then reads b as token b + p, "
+                              "Zhong et al.'s diff_vocab)", ("shared", "separate"))
     bias: bool = _f(True, "mlp only: a bias on the hidden layer (Chughtai et al.'s MLPs have none)")
     attn_rate: float = _f(1.0, "transformer only: attention = rate*softmax + (1-rate)*uniform over "
                                "the causal positions (Zhong et al. 2023; 0 gives pizzas)")
     eq_token: bool = _f(True, "transformer only: inputs `a b =` (True) or `a b` (False, Zhong et "
                               "al.'s layout, logits read at b)")
+    attn_mix: str = _f("mean", "transformer only: where the (1-rate) share goes: spread evenly over "
+                               "the visible positions (mean) or added to every visible entry (sum, "
+                               "as Zhong et al.'s code does)", ATTN_MIXES)
+    causal: bool = _f(True, "transformer only: causal attention mask (Zhong et al.'s code has none)")
+    attn_bias: bool = _f(False, "transformer only: biases b_Q, b_K, b_V, b_O and b_U (TransformerLens "
+                                "models have them)")
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -190,13 +198,16 @@ class ModelConfig:
             value = getattr(self, name)
             _check(value >= 1, f"{name}={value} must be >= 1")
         _check(self.kind == "mlp" or self.act != "quadratic",
-               "act='quadratic' is for the mlp model; the transformer takes relu or gelu")
+               "act='quadratic' is for the mlp model; the transformer takes "
+               f"{', '.join(a for a in ACTS if a != 'quadratic')}")
         _check(0.0 <= self.attn_rate <= 1.0, f"attn_rate={self.attn_rate} must lie in [0, 1]")
-        _check(self.kind == "transformer" or (self.attn_rate == 1.0 and self.eq_token),
-               "attn_rate and eq_token are transformer options; the mlp has no attention")
-        _check(self.kind == "mlp" or (self.embed == "shared" and self.bias),
-               "embed and bias are mlp options; the transformer shares its embedding and keeps "
-               "its biases")
+        _check(self.kind == "transformer" or (self.attn_rate == 1.0 and self.eq_token
+                                              and self.attn_mix == "mean" and self.causal
+                                              and not self.attn_bias),
+               "attn_rate, attn_mix, causal, attn_bias and eq_token are transformer options; the "
+               "mlp has no attention")
+        _check(self.kind == "mlp" or self.bias,
+               "bias is an mlp option (the transformer's MLP keeps its biases)")
 
 
 @dataclass(frozen=True)
@@ -335,6 +346,20 @@ PRESETS["clock"] = (
     "1); the paper finds clocks, pizzas or mixtures at this rate.",
     {**PRESETS["pizza"][1],
      "model": {**PRESETS["pizza"][1]["model"], "attn_rate": 1.0}},
+)
+
+
+PRESETS["pizza2"] = (
+    "Zhong et al.'s code at two layers, CPU-sized: the pizza preset with a second block and their "
+    "attention (no causal mask; rate·softmax + (1 − rate) added to every entry: at rate 0 each "
+    "block sums its value vectors), trained 1000 epochs.",
+    {**PRESETS["pizza"][1],
+     "model": {**PRESETS["pizza"][1]["model"], "n_layers": 2, "attn_mix": "sum", "causal": False},
+     "train": {**PRESETS["pizza"][1]["train"], "epochs": 1000, "ckpt_every": 50}},
+)
+PRESETS["clock2"] = (
+    "The pizza2 preset at attention rate 1 (ordinary softmax attention, no causal mask).",
+    {**PRESETS["pizza2"][1], "model": {**PRESETS["pizza2"][1]["model"], "attn_rate": 1.0}},
 )
 
 

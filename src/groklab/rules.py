@@ -36,7 +36,8 @@ NEURON_FVE = 0.85  # a neuron belongs to its best frequency / irrep when it expl
 EXPLAIN_AGREEMENT = 0.90  # a family explains the network: held-out agreement >= this
 EXPLAIN_FVE_SHARE = 0.5  # ... and logit FVE >= this x the best family's
 PIZZA_DEPENDENCE = 0.2  # pizza votes: distance dependence >= this,
-PIZZA_SYMMETRICITY = 0.9  # gradient symmetricity >= this,
+SUMMED_INPUT_FVE = 0.99  # input side "sum": logits keep this FVE with E_a, E_b -> their mean
+PIZZA_SYMMETRICITY = 0.9  # gradient symmetricity >= this (one-layer models only),
 PIZZA_IRRELEVANCE = 0.5  # distance irrelevance <= this
 PROFILE_TIE = 0.02  # pizza magnitude profiles closer than this in FVE are a tie
 LOOKUP_TRAIN_ACC = RIGHT  # lookup: fits its training pairs ...

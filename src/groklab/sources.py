@@ -23,6 +23,7 @@ from groklab.tasks import Dataset, make_dataset
 DEFAULT_FILE_FRAC = 0.3  # the split assumed for a file that records none
 DEFAULT_FILE_DATA_SEED = 598
 TEMPLATE_TASKS = ("add", "sub", "mul", "div")  # what a model file's task is inferred among
+INFER_MIN_ACC = 0.5  # a file's task is inferred only where the model is at least this accurate
 
 
 @dataclass
@@ -100,9 +101,9 @@ def checkpoint_pass(loaded: Loaded, on_checkpoint: Callable[[int, int], None] | 
         loaded.restore()
 
 
-def infer_task(model: HookedModel, p: int) -> tuple[str, float]:
-    """The template task on which the model is most accurate, with that accuracy."""
-    best = ("add", -1.0)
+def infer_task(model: HookedModel, p: int) -> list[tuple[str, float]]:
+    """Every template task the model could be of, with its accuracy, best first."""
+    scores = []
     for task in TEMPLATE_TASKS:
         try:
             data = make_dataset(TaskConfig(name=task, p=p, frac_train=0.3))
@@ -110,9 +111,8 @@ def infer_task(model: HookedModel, p: int) -> tuple[str, float]:
             continue
         with torch.no_grad():
             acc = (model.logits(torch.as_tensor(data.pairs)).argmax(-1).numpy() == data.labels).mean()
-        if acc > best[1]:
-            best = (task, float(acc))
-    return best
+        scores.append((task, float(acc)))
+    return sorted(scores, key=lambda s: -s[1])
 
 
 def _read_config(config_path) -> dict | None:
@@ -128,11 +128,15 @@ def _template_dataset(model: HookedModel, p: int, task: str | None, frac_train, 
     scores programs); groklab's split with the file's config `frac` when it has one."""
     notes = []
     if task is None:
-        task, acc = infer_task(model, p)
-        if acc < 0.5:
-            raise GroklabError(f"cannot infer the task of {path}: its best accuracy is {acc:.3f} "
-                               f"({task} mod {p}); pass --task")
-        notes.append(f"task inferred from accuracy: {task} ({acc:.4f})")
+        scores = infer_task(model, p)
+        task, acc = scores[0]
+        if acc < INFER_MIN_ACC:
+            tried = ", ".join(f"{t} {a:.3f}" for t, a in scores)
+            raise GroklabError(f"cannot infer the task of {path}: no task mod {p} reaches "
+                               f"{INFER_MIN_ACC:.0%} accuracy (tried {tried}); if the layout and "
+                               "--config are right, name the task with --task")
+        notes.append(f"task inferred from accuracy: {task} ({acc:.4f}; tried "
+                     + ", ".join(f"{t} {a:.3f}" for t, a in scores) + ")")
     frac = frac_train if frac_train is not None else (config or {}).get("frac", DEFAULT_FILE_FRAC)
     if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 < frac < 1:
         raise GroklabError(f"{config_path}: frac={frac!r} must be a number in (0, 1)")

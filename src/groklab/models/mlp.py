@@ -13,11 +13,8 @@ import torch
 from torch import nn
 
 from groklab.config import ModelConfig
+from groklab.models.activations import ACTIVATIONS
 from groklab.models.hooks import HookedModel, HookPoint
-
-
-def _act(name: str):
-    return {"relu": torch.relu, "gelu": nn.functional.gelu, "quadratic": torch.square}[name]
 
 
 class MLPModel(HookedModel):
@@ -38,7 +35,7 @@ class MLPModel(HookedModel):
             self.W_E_b = nn.Parameter(torch.randn(p, cfg.d_model, generator=gen) * cfg.d_model**-0.5)
         if cfg.bias:
             self.b_in = nn.Parameter(torch.zeros(cfg.d_mlp))
-        self.act = _act(cfg.act)
+        self.act = ACTIVATIONS[cfg.act]
         self.hook_embed = HookPoint()
         self.hook_pre = HookPoint()
         self.hook_post = HookPoint()

@@ -1,7 +1,10 @@
-"""The reference transformer (Nanda et al. 2023) in the TransformerLens parameter layout.
+"""The reference transformer (Nanda et al. 2023) in the TransformerLens parameter layout, and the
+variants foreign files need: any depth, LayerNorm, attention biases, no causal mask, the attention
+mix of Zhong et al.'s code, separate token ids for b.
 
-Glossary: batch, pos (n_ctx = 3: `a b =`; 2: `a b` without the `=` token), d_model, n_heads (h), d_head (d), d_mlp, d_vocab = p + 1
-(the `=` token is p), p (output classes, the answers 0..p-1).
+Glossary: batch, pos (n_ctx = 3: `a b =`; 2: `a b` without the `=` token), d_model, n_heads (h),
+d_head (d), d_mlp, p (output classes, the answers 0..p-1), d_vocab = p (+ p when b has its own ids:
+token b + p) (+ 1 for `=`, always the last id).
 
 Two forwards compute the same function:
 - `forward(tokens)`: the plain model at every position, with a causal mask, like TransformerLens.
@@ -22,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from groklab.config import ModelConfig
+from groklab.models.activations import ACTIVATIONS
 from groklab.models.hooks import HookedModel, HookPoint
 
 N_CTX = 3
@@ -58,43 +62,68 @@ class PosEmbed(nn.Module):
 
 
 class Unembed(nn.Module):
-    def __init__(self, d_model: int, d_vocab_out: int, d_vocab: int, gen: torch.Generator):
+    def __init__(self, d_model: int, d_vocab_out: int, d_vocab: int, gen: torch.Generator,
+                 bias: bool = False):
         super().__init__()
         self.W_U = _normal(gen, d_model, d_vocab_out, std=d_vocab**-0.5)
+        if bias:
+            self.b_U = nn.Parameter(torch.zeros(d_vocab_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = x @ self.W_U
+        return out + self.b_U if hasattr(self, "b_U") else out
 
 
-def mix_uniform(pattern: torch.Tensor, mask: torch.Tensor, rate: float) -> torch.Tensor:
-    """rate·pattern + (1 − rate)·uniform over each query's causal positions. pattern [..., q, k]."""
+def mix_attention(pattern: torch.Tensor, visible: torch.Tensor, rate: float,
+                  mode: str = "mean") -> torch.Tensor:
+    """rate·pattern + (1 − rate)·u over each query's visible positions. pattern [..., q, k].
+    mode "mean": u = 1/(number visible) (a uniform attention); "sum": u = 1 on every visible entry
+    (Zhong et al.'s code: at rate 0 the output is the sum of the value vectors, not their mean)."""
     if rate == 1.0:
         return pattern
-    uniform = mask.to(pattern.dtype) / mask.sum(-1, keepdim=True).to(pattern.dtype)
-    return rate * pattern + (1.0 - rate) * uniform
+    u = visible.to(pattern.dtype)
+    if mode == "mean":
+        u = u / u.sum(-1, keepdim=True)
+    return rate * pattern + (1.0 - rate) * u
 
 
 class Attention(nn.Module):
     def __init__(self, cfg: ModelConfig, gen: torch.Generator):
         super().__init__()
-        self.rate = cfg.attn_rate
+        self.rate, self.mix = cfg.attn_rate, cfg.attn_mix
         h, m, d = cfg.n_heads, cfg.d_model, cfg.d_head
         self.W_Q = _normal(gen, h, m, d, std=m**-0.5)
         self.W_K = _normal(gen, h, m, d, std=m**-0.5)
         self.W_V = _normal(gen, h, m, d, std=m**-0.5)
         self.W_O = _normal(gen, h, d, m, std=m**-0.5)
-        self.register_buffer("mask", torch.tril(torch.ones(N_CTX, N_CTX, dtype=torch.bool)),
-                             persistent=False)
+        self.biased = cfg.attn_bias
+        if cfg.attn_bias:  # zeros: drawing nothing keeps every other tensor's seed
+            self.b_Q = nn.Parameter(torch.zeros(h, d))
+            self.b_K = nn.Parameter(torch.zeros(h, d))
+            self.b_V = nn.Parameter(torch.zeros(h, d))
+            self.b_O = nn.Parameter(torch.zeros(m))
+        ones = torch.ones(N_CTX, N_CTX, dtype=torch.bool)
+        self.register_buffer("mask", torch.tril(ones) if cfg.causal else ones, persistent=False)
         for name in ("q", "k", "v", "attn_scores", "pattern", "z"):
             setattr(self, f"hook_{name}", HookPoint())
 
+    def _project(self, x: torch.Tensor, name: str) -> torch.Tensor:  # [b, p, m] -> [b, p, h, d]
+        out = torch.einsum("bpm,hmd->bphd", x, getattr(self, "W_" + name))
+        return out + getattr(self, "b_" + name) if self.biased else out
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # [batch, pos, m] -> [batch, pos, m]
-        q = self.hook_q(torch.einsum("bpm,hmd->bphd", x, self.W_Q))
-        k = self.hook_k(torch.einsum("bpm,hmd->bphd", x, self.W_K))
-        v = self.hook_v(torch.einsum("bpm,hmd->bphd", x, self.W_V))
+        q = self.hook_q(self._project(x, "Q"))
+        k = self.hook_k(self._project(x, "K"))
+        v = self.hook_v(self._project(x, "V"))
         scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(q.shape[-1])
         n = x.shape[1]
-        scores = self.hook_attn_scores(scores.masked_fill(~self.mask[:n, :n], float("-inf")))
-        pattern = self.hook_pattern(mix_uniform(scores.softmax(dim=-1), self.mask[:n, :n], self.rate))
+        visible = self.mask[:n, :n]
+        scores = self.hook_attn_scores(scores.masked_fill(~visible, float("-inf")))
+        pattern = self.hook_pattern(mix_attention(scores.softmax(dim=-1), visible, self.rate,
+                                                  self.mix))
         z = self.hook_z(torch.einsum("bhqk,bkhd->bqhd", pattern, v))
-        return torch.einsum("bqhd,hdm->bqm", z, self.W_O)
+        out = torch.einsum("bqhd,hdm->bqm", z, self.W_O)
+        return out + self.b_O if self.biased else out
 
     def last_position(self, tables: torch.Tensor, tokens: torch.Tensor,
                       shared_query: bool = True) -> torch.Tensor:
@@ -105,7 +134,8 @@ class Attention(nn.Module):
         tokens [batch, pos] -> [batch, m].
         With one query vector per head, each (position, token) has one score per head, so scores
         and values come from per-token tables gathered with `index_select` (backward: a cheap
-        index_add); no per-pair keys, queries or batched matmuls. Fires hook_q (broadcast),
+        index_add); no per-pair keys, queries or batched matmuls. Without biases only (the
+        model takes the plain forward when it has them). Fires hook_q (broadcast),
         hook_attn_scores, hook_pattern, hook_v and hook_z, each with a query axis of length 1."""
         n, v_size, _ = tables.shape
         batch, h, d = tokens.shape[0], self.W_Q.shape[0], self.W_Q.shape[-1]
@@ -124,8 +154,8 @@ class Attention(nn.Module):
         v = kv[..., d:].reshape(n * v_size, h * d).index_select(0, rows).view(batch, n, h, d)
         v = self.hook_v(v)
         scores = self.hook_attn_scores(scores.transpose(1, 2).unsqueeze(2))  # [batch, h, 1, pos]
-        pattern = self.hook_pattern(mix_uniform(scores.softmax(dim=-1), self.mask[n - 1:n, :n],
-                                                self.rate))
+        pattern = self.hook_pattern(mix_attention(scores.softmax(dim=-1), self.mask[n - 1:n, :n],
+                                                  self.rate, self.mix))
         z = (pattern[:, :, 0].transpose(1, 2).unsqueeze(-1) * v).sum(1)  # [batch, h, d]
         z = self.hook_z(z.unsqueeze(1))  # [batch, 1, h, d]
         return z.flatten(1) @ self.W_O.flatten(0, 1)
@@ -138,7 +168,7 @@ class MLP(nn.Module):
         self.b_in = nn.Parameter(torch.zeros(cfg.d_mlp))
         self.W_out = _normal(gen, cfg.d_mlp, cfg.d_model, std=cfg.d_model**-0.5)
         self.b_out = nn.Parameter(torch.zeros(cfg.d_model))
-        self.act = {"relu": F.relu, "gelu": F.gelu}[cfg.act]
+        self.act = ACTIVATIONS[cfg.act]
         self.hook_pre = HookPoint()
         self.hook_post = HookPoint()
 
@@ -166,7 +196,7 @@ class Block(nn.Module):
 
 
 class Transformer(HookedModel):
-    """A TransformerLens-layout transformer over the tokens `a b =` of a task mod p."""
+    """A TransformerLens-layout transformer over the tokens `a b =` of a task mod p (any depth)."""
 
     neuron_hook = "blocks.0.mlp.hook_post"
     input_hook = "blocks.0.hook_resid_pre"  # [batch, pos, d_model] in the plain forward
@@ -175,21 +205,25 @@ class Transformer(HookedModel):
         super().__init__()
         gen = torch.Generator().manual_seed(seed)
         self.cfg, self.p = cfg, p
-        d_vocab = p + 1 if cfg.eq_token else p
+        self.b_offset = p if cfg.embed == "separate" else 0  # b is token b + b_offset
+        d_vocab = p + self.b_offset + (1 if cfg.eq_token else 0)
+        self.eq_id = d_vocab - 1  # `=` is the last id (when there is one)
         self.n_ctx = N_CTX if cfg.eq_token else N_CTX - 1
         self.embed = Embed(d_vocab, cfg.d_model, gen)
         self.pos_embed = PosEmbed(self.n_ctx, cfg.d_model, gen)
         self.blocks = nn.ModuleList([Block(cfg, gen) for _ in range(cfg.n_layers)])
         self.ln_final = _maybe_ln(cfg.layer_norm, cfg.d_model)
-        self.unembed = Unembed(cfg.d_model, p, d_vocab, gen)
+        self.unembed = Unembed(cfg.d_model, p, d_vocab, gen, bias=cfg.attn_bias)
         self.hook_embed = HookPoint()
         self.hook_pos_embed = HookPoint()
         self.hook_logits = HookPoint()
 
     def tokens(self, pairs: torch.Tensor) -> torch.Tensor:  # [batch, 2] -> [batch, n_ctx]
+        if self.b_offset:
+            pairs = torch.stack([pairs[:, 0], pairs[:, 1] + self.b_offset], dim=1)
         if not self.cfg.eq_token:
             return pairs
-        eq = torch.full_like(pairs[:, :1], self.p)
+        eq = torch.full_like(pairs[:, :1], self.eq_id)
         return torch.cat([pairs, eq], dim=1)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:  # [batch, pos] -> [batch, pos, p]
@@ -197,12 +231,13 @@ class Transformer(HookedModel):
         x = self.hook_embed(self.embed.W_E[tokens]) + self.hook_pos_embed(self.pos_embed.W_pos[:n])
         for block in self.blocks:
             x = block(x)
-        return self.hook_logits(self.ln_final(x) @ self.unembed.W_U)
+        return self.hook_logits(self.unembed(self.ln_final(x)))
 
     def logits(self, pairs: torch.Tensor) -> torch.Tensor:  # [batch, 2] -> [batch, p]
-        """Logits at the last position; the fast path for one layer, the plain forward otherwise."""
+        """Logits at the last position; the fast path for one layer without attention biases, the
+        plain forward otherwise."""
         tokens = self.tokens(pairs)
-        if len(self.blocks) != 1:
+        if len(self.blocks) != 1 or self.cfg.attn_bias:
             return self.forward(tokens)[:, -1]
         block = self.blocks[0]
         n = tokens.shape[1]
@@ -215,7 +250,7 @@ class Transformer(HookedModel):
         attn = block.hook_attn_out(attn.unsqueeze(1))
         x = block.hook_resid_mid(x + attn)
         x = block.hook_resid_post(x + block.hook_mlp_out(block.mlp(block.ln2(x))))
-        return self.hook_logits(self.ln_final(x) @ self.unembed.W_U)[:, 0]
+        return self.hook_logits(self.unembed(self.ln_final(x)))[:, 0]
 
     def plain_logits(self, pairs: torch.Tensor) -> torch.Tensor:  # [batch, 2] -> [batch, p]
         """Logits at the last position through the plain forward (every hook fires)."""
@@ -225,8 +260,9 @@ class Transformer(HookedModel):
         """W_L = W_out W_U (the final LayerNorm, when there is one, is not folded in)."""
         return self.blocks[-1].mlp.W_out @ self.unembed.W_U
 
-    def token_embeddings(self) -> torch.Tensor:  # [p, d_model]
+    def token_embeddings(self) -> torch.Tensor:  # [p, d_model] (a's, when b has its own ids)
         return self.embed.W_E[: self.p]
 
     def input_embeddings(self) -> list[torch.Tensor]:  # [p, d_model] for a, then for b
-        return [self.token_embeddings()] * 2
+        b = self.embed.W_E[self.b_offset: self.b_offset + self.p]
+        return [self.token_embeddings(), b]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from groklab.analysis.cyclic.diagnostics import gradient_symmetricity
+from groklab.analysis.cyclic.diagnostics import voting_symmetricity
 from groklab.analysis.cyclic.families import FamilyComparison, compare
 from groklab.analysis.cyclic.frame import Frame, build_frame
 from groklab.models import HookedModel
@@ -124,7 +124,7 @@ def extract_with_frame(model: HookedModel, data: Dataset, source: dict
                        ) -> tuple[ExtractResult, Frame]:
     model.eval()
     frame = build_frame(model, data)
-    comparison = compare(frame, symmetricity=gradient_symmetricity(model, frame.p))
+    comparison = compare(frame, symmetricity=voting_symmetricity(model, frame.p))
     program = program_of(frame, comparison)
     check = verify(program, frame)
     return ExtractResult(source=source, program=program, verification=check,
@@ -136,7 +136,7 @@ def curve_point(model: HookedModel, data: Dataset, final: Frame, epoch: int) -> 
     """The program at one checkpoint, in the final checkpoint's coordinates: the families compared
     and fitted there (without the KL), checked against the network there."""
     frame = build_frame(model, data, final.maps, (final.sign, 1))
-    comparison = compare(frame, with_kl=False, symmetricity=gradient_symmetricity(model, frame.p))
+    comparison = compare(frame, with_kl=False, symmetricity=voting_symmetricity(model, frame.p))
     program = program_of(frame, comparison, temperature=False)
     check = verify(program, frame, fit_kl=False)
     return CurvePoint(epoch=epoch, algorithm=program.algorithm, freqs=list(program.freqs),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from groklab.analysis.cyclic.diagnostics import gradient_symmetricity
+from groklab.analysis.cyclic.diagnostics import voting_symmetricity
 from groklab.analysis.cyclic.families import FamilyComparison, Waves, compare
 from groklab.analysis.cyclic.frame import Frame, build_frame
 from groklab.analysis.scale import best_scale
@@ -59,5 +59,5 @@ def program_of(frame: Frame, comparison: FamilyComparison, temperature: bool = T
 def extract(model: HookedModel, data: Dataset) -> tuple[Program, FamilyComparison, Frame]:
     """The program of `model`, with the family comparison and the frame it rests on."""
     frame = build_frame(model, data)
-    comparison = compare(frame, symmetricity=gradient_symmetricity(model, frame.p))
+    comparison = compare(frame, symmetricity=voting_symmetricity(model, frame.p))
     return program_of(frame, comparison), comparison, frame

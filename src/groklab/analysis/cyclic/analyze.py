@@ -16,10 +16,12 @@ import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from groklab.analysis.cyclic import keyfreq
 from groklab.analysis.cyclic.ablations import Ablation, ablation_table
-from groklab.analysis.cyclic.diagnostics import correct_logit_matrix, diagnose
+from groklab.analysis.cyclic.diagnostics import (correct_logit_matrix, diagnose, input_side,
+                                                 is_deep)
 from groklab.analysis.cyclic.embeddings import Circle, circle
 from groklab.analysis.cyclic.families import FamilyComparison, compare
 from groklab.analysis.cyclic.frame import Frame, build_frame, frame_coords
@@ -69,8 +71,9 @@ class AnalysisResult:
     input_map: dict = field(default_factory=dict)
     output_map: dict = field(default_factory=dict)
     sign: int = 1  # the inputs combine as f(a) + sign * f(b)
-    gradient_symmetricity: float | None = None
+    gradient_symmetricity: float | None = None  # votes for one-layer models only
     distance_irrelevance: float | None = None
+    input_side: dict | None = None  # diagnostics.input_side: do the inputs meet by addition?
     distance_resample: dict = field(default_factory=dict)
     correct_logits: list[list[float | None]] | None = None  # [x][δ] mean correct-answer logit
     notes: list[str] = field(default_factory=list)
@@ -106,7 +109,9 @@ class AnalysisResult:
             f"{self.output_map['kind']}, x = f(a) {'+' if self.sign > 0 else '-'} f(b) mod "
             f"{self.group_order}",
             f"algorithm: {self.algorithm}; gradient symmetricity {self.gradient_symmetricity:.3f}, "
-            f"distance irrelevance {self.distance_irrelevance:.3f}",
+            f"distance irrelevance {self.distance_irrelevance:.3f}; inputs meet as a "
+            f"{(self.input_side or {}).get('side')} (FVE with E_a, E_b -> their mean "
+            f"{(self.input_side or {}).get('fve', float('nan')):.3f})",
             *self.family_comparison.summary_lines(),
         ]
         return lines + self._progress_lines() + self._ablation_lines()
@@ -130,6 +135,19 @@ class AnalysisResult:
         lines += [f"{a.name:18s} {a.loss:9.4g} {a.acc:7.4f} {a.test_acc:8.4f}"
                   for a in self.ablations]
         return lines + [f"note: {n}" for n in self.notes]
+
+
+def side_notes(algorithm: str, side: dict, deep: bool, symmetricity: float) -> list[str]:
+    """What the input side and depth say about the program's name."""
+    notes = []
+    if deep:
+        notes.append(f"gradient symmetricity {symmetricity:.3f} is reported but does not vote: at "
+                     "depth it stays near 1 whatever the program; the logits decide clock or pizza")
+    if algorithm == "clock" and side["side"] == "sum":
+        notes.append(f"a clock on summed inputs: the logits are clock-shaped but the network reads "
+                     f"only E_a + E_b (FVE {side['fve']:.3f} with both embeddings replaced by "
+                     "their mean)")
+    return notes
 
 
 def analyze_model(model: HookedModel, data: Dataset, source: dict,
@@ -168,7 +186,10 @@ def analyze_with_frame(model: HookedModel, data: Dataset, source: dict,
         notes.insert(0, f"not grokked: held-out accuracy {test_acc:.2%}; key-frequency claims "
                         "describe structure, not a working algorithm")
     diag = diagnose(model, frame)
-    families = compare(frame, symmetricity=diag.gradient_symmetricity)
+    deep = is_deep(model)
+    families = compare(frame, symmetricity=None if deep else diag.gradient_symmetricity)
+    side = input_side(model, torch.as_tensor(data.pairs))
+    notes += side_notes(families.algorithm, side, deep, diag.gradient_symmetricity)
     result = AnalysisResult(
         schema_version=ANALYSIS_SCHEMA, source=source, task=data.task.name, p=c.p,
         group_order=c.n, generator=c.generator, model=dataclasses.asdict(model.cfg),
@@ -187,5 +208,6 @@ def analyze_with_frame(model: HookedModel, data: Dataset, source: dict,
         output_map=frame.output_map.to_dict(), sign=frame.sign,
         gradient_symmetricity=diag.gradient_symmetricity,
         distance_irrelevance=diag.distance_irrelevance, distance_resample=diag.resample,
+        input_side=side,
         correct_logits=np.round(correct_logit_matrix(frame), 4).tolist(), notes=notes)
     return result, frame

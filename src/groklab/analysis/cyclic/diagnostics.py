@@ -1,9 +1,15 @@
 """Mechanistic diagnostics that tell a clock from a pizza (Zhong et al. 2023), on a `Frame`.
 
-- gradient symmetricity: for GS_TRIPLES random (a, b, c), the cosine similarity between
+- gradient symmetricity: on Zhong et al.'s sample (every triple (a, b, c), a-major, c fastest,
+  shuffled by Python's `random.Random(42)`, the first GS_TRIPLES), the cosine similarity between
   ∂logit_c/∂x_a and ∂logit_c/∂x_b, x_a and x_b the inputs at a's and b's positions (the residual
-  stream before the block; the embeddings for the MLP); the mean. A pizza adds the two embeddings
-  and is symmetric (≈ 0.99); a clock multiplies them (≈ 0.3–0.6).
+  stream before the first block, whose gradient is the token embedding's; the embeddings for the
+  MLP); the mean. A one-layer pizza adds the two embeddings and is symmetric (≈ 0.99); a clock
+  multiplies them (≈ 0.3–0.6). At depth it stays 0.93–1.0 whatever the logits look like, so it
+  votes only for one-layer models (`voting_symmetricity`).
+- input side: the network's logits with both token embeddings replaced by their mean (a network
+  that reads only E_a + E_b is unchanged): the FVE of the original logits by the swapped ones;
+  >= SUMMED_INPUT_FVE: "sum" (the inputs meet by addition), else "pair".
 - distance irrelevance: the correct-answer logits in a matrix over (x, δ) (discovered coordinates:
   x = f(a) + s·f(b), δ = f(a) − s·f(b)); the mean over columns δ of the std over rows x, divided by
   the std of the whole matrix. A clock's correct logit ignores δ (near 1); a pizza's depends on it.
@@ -15,22 +21,40 @@ The seeds are fixed (RNG_SEED), so the diagnostics of a model are deterministic.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
 
 from groklab.analysis.cyclic.frame import Frame
 from groklab.models import HookedModel
+from groklab.rules import SUMMED_INPUT_FVE
 
 GS_TRIPLES = 100
 RESAMPLE_PAIRS = 500
 RNG_SEED = 0
+THEIR_SAMPLE_MAX = 2_000_000  # shuffle all p³ triples as Zhong et al. do up to this many
+
+
+@lru_cache(maxsize=8)
+def their_triples(p: int, triples: int = GS_TRIPLES) -> np.ndarray:
+    """Zhong et al.'s gradient-symmetricity sample: [(a, b, c) for a, b, c in range(p)³] shuffled
+    by random.Random(42), the first `triples`. The shuffle's swaps depend only on the list's
+    length, so shuffling the indices gives the same order. Beyond THEIR_SAMPLE_MAX triples
+    (p > 125) a seeded uniform sample stands in. # [triples, 3]"""
+    if p ** 3 > THEIR_SAMPLE_MAX:
+        rng = np.random.Generator(np.random.PCG64(RNG_SEED))
+        return rng.integers(0, p, size=(triples, 3))
+    order = list(range(p ** 3))
+    random.Random(42).shuffle(order)
+    first = np.array(order[:triples], dtype=np.int64)
+    return np.stack([first // (p * p), first // p % p, first % p], axis=1)
 
 
 def gradient_symmetricity(model: HookedModel, p: int, triples: int = GS_TRIPLES) -> float:
-    rng = np.random.Generator(np.random.PCG64(RNG_SEED))
-    abc = torch.as_tensor(rng.integers(0, p, size=(triples, 3)))
+    abc = torch.as_tensor(their_triples(p, triples))
     leaf: dict[str, torch.Tensor] = {}
 
     def hook(x: torch.Tensor, _name: str) -> torch.Tensor:
@@ -43,6 +67,36 @@ def gradient_symmetricity(model: HookedModel, p: int, triples: int = GS_TRIPLES)
     ga, gb = grad[:, 0].double(), grad[:, 1].double()
     cos = (ga * gb).sum(-1) / (ga.norm(dim=-1) * gb.norm(dim=-1)).clamp_min(1e-300)
     return float(cos.mean())
+
+
+def is_deep(model: HookedModel) -> bool:
+    return model.cfg.kind == "transformer" and model.cfg.n_layers > 1
+
+
+def voting_symmetricity(model: HookedModel, p: int) -> float | None:
+    """The gradient symmetricity where it can tell a clock from a pizza (one layer), else None."""
+    return None if is_deep(model) else gradient_symmetricity(model, p)
+
+
+def input_side(model: HookedModel, pairs: torch.Tensor) -> dict:
+    """{"side": "sum" | "pair", "fve": ...}: do the network's logits survive replacing both token
+    embeddings by their mean (what a network that reads only E_a + E_b does not notice)?"""
+    def swap(x: torch.Tensor, _name: str) -> torch.Tensor:  # [batch, pos, m]: a and b first
+        x = x.clone()
+        mean = x[:, :2].mean(1, keepdim=True)
+        x[:, :2] = mean
+        return x
+
+    with torch.no_grad():
+        base = model.plain_logits(pairs).double()
+        with model.hooks({"hook_embed": swap}):
+            swapped = model.plain_logits(pairs).double()
+    centred = base - base.mean(-1, keepdim=True)
+    resid = (base - swapped) - (base - swapped).mean(-1, keepdim=True)
+    fve = float(1 - resid.pow(2).sum() / centred.pow(2).sum().clamp_min(1e-300))
+    return {"side": "sum" if fve >= SUMMED_INPUT_FVE else "pair", "fve": fve,
+            "rule": f"sum when the logits with both token embeddings replaced by their mean keep "
+                    f">= {SUMMED_INPUT_FVE} of the logit variance (FVE), else pair"}
 
 
 def correct_logit_matrix(frame: Frame) -> np.ndarray:

@@ -1,6 +1,10 @@
-"""chughtai2023: the group-composition MLPs of Chughtai et al. (`W_x` [n, e], `W_y` [n, e], `W`
-[2e, h], `W_U` [h, n], no biases) with their cfg.json (group, group_parameter, frac_train, seed);
-read as groklab's MLP with embed='separate', bias=False, on their numbering and their split."""
+"""chughtai2023: the group-composition models of Chughtai et al. with their cfg.json (group,
+group_parameter, frac_train, seed), on their numbering and their split:
+- MLPs (`W_x` [n, e], `W_y` [n, e], `W` [2e, h], `W_U` [h, n], no biases), read as groklab's MLP
+  with embed='separate', bias=False;
+- transformers (a HookedTransformer state dict: `embed.W_E` [n+1, d], inputs `a b =` with `=` the
+  token n, n outputs, causal, no LayerNorm, ReLU), read by the transformerlens layout; their
+  `x_embed.W_E` / `y_embed.W_E` are copies of W_E kept for their metrics and are ignored."""
 
 from __future__ import annotations
 
@@ -32,12 +36,32 @@ def group_name(config: dict, where: str) -> str:
     return f"{GROUPS[family]}{param}"
 
 
+def _transformer(sd: dict, path: Path, config: dict) -> Imported:
+    """Their HookedTransformer: the TransformerLens reader without the two metric copies."""
+    from groklab.models.layouts import transformerlens
+
+    group = group_name(config, str(path))
+    sd = {k: v for k, v in sd.items() if not k.startswith(("x_embed.", "y_embed."))}
+    imported = transformerlens.read(sd, path, None)
+    from groklab.groups.elements import group_order
+
+    n = group_order(group)
+    if imported.p != n or not imported.model.eq_token:
+        raise GroklabError(f"{path}: the config says {group} ({n} elements); the transformer's "
+                           f"vocabulary gives p={imported.p}"
+                           f"{'' if imported.model.eq_token else ' without an `=` token'}")
+    return dataclasses.replace(imported, extras={"config": plain(config), "group": group})
+
+
 def read(sd: dict, path: Path, config: dict | None) -> Imported:
-    """Chughtai et al.'s group MLP: logits = relu(W_x[a] W[:e] + W_y[b] W[e:]) W_U."""
+    """Chughtai et al.'s group MLP: logits = relu(W_x[a] W[:e] + W_y[b] W[e:]) W_U; or their
+    transformer (told apart by its `embed.W_E` key)."""
     if config is None:
         raise GroklabError(f"{path}: the chughtai2023 layout needs its config JSON: pass "
                            "--config cfg.json")
     sd = tensors(sd, path)
+    if "embed.W_E" in sd:
+        return _transformer(sd, path, config)
     need(sd, ["W_x", "W_y", "W", "W_U"], NAME, path)
     check_ranks(sd, {"W_x": 2, "W_y": 2, "W": 2, "W_U": 2}, NAME, path)
     w_x, w_y, w, w_u = sd["W_x"], sd["W_y"], sd["W"], sd["W_U"]

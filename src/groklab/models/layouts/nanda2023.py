@@ -33,8 +33,10 @@ def _block(sd: dict, i: int, d_model: int, n_heads: int, d_head: int) -> dict:
     return w
 
 
-def convert(sd: dict, path: Path, eq_token: bool = True, layout: str = NAME) -> Imported:
-    """Their matrices in groklab's names; `eq_token` False: inputs `a b` (two positions)."""
+def convert(sd: dict, path: Path, eq_token: bool = True, layout: str = NAME,
+            p: int | None = None) -> Imported:
+    """Their matrices in groklab's names; `eq_token` False: inputs `a b` (two positions); `p`: the
+    number of answers when it is not the vocabulary less `=` (the first p outputs are answers)."""
     extras = {k: v for k, v in sd.items() if k != "model"}
     sd = sd.get("model", sd)
     if not isinstance(sd, dict):
@@ -44,7 +46,10 @@ def convert(sd: dict, path: Path, eq_token: bool = True, layout: str = NAME) -> 
     check_ranks(sd, RANKS, layout, path)
     d_model, d_vocab = sd["embed.W_E"].shape
     n_heads, d_head, _ = sd["blocks.0.attn.W_Q"].shape
-    p = d_vocab - 1 if eq_token else d_vocab
+    p = p if p is not None else (d_vocab - 1 if eq_token else d_vocab)
+    if sd["unembed.W_U"].shape[1] < p:
+        raise GroklabError(f"{path}: unembed.W_U has {sd['unembed.W_U'].shape[1]} outputs; the "
+                           f"{layout} layout needs at least the {p} answers")
     if sd["pos_embed.W_pos"].shape[0] != (3 if eq_token else 2):
         raise GroklabError(f"{path}: pos_embed.W_pos has {sd['pos_embed.W_pos'].shape[0]} "
                            f"positions; the {layout} layout has {3 if eq_token else 2}")

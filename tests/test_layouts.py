@@ -1,0 +1,346 @@
+"""Foreign model files run as their authors ran them: each layout's imported model against a
+reference forward written from the description of the authors' code (tests/reference_forwards.py),
+at every depth, activation, attention rate and vocabulary the layout allows; the real TransformerLens
+round trips; bad configs refused in one line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from conftest import groklab_cli
+from reference_forwards import clockpizza, hooked_transformer, relative_error
+from safetensors.torch import save_file
+
+from groklab.errors import GroklabError
+from groklab.models.io import build_imported, import_model
+
+TOL = 1e-5
+
+
+def _randn(gen, *shape, std=1.0):
+    return torch.randn(*shape, generator=gen) * std
+
+
+def clockpizza_state(c: int, d: int, heads: int, layers: int, v: int, n_ctx: int,
+                     seed: int = 0) -> dict:
+    """A state dict in Zhong et al.'s layout (W_E [d, V], W_Q [h, d_head, d], d_mlp = 4d)."""
+    g = torch.Generator().manual_seed(seed)
+    dh, s = d // heads, d ** -0.5
+    sd = {"embed.W_E": _randn(g, d, v, std=1.0), "pos_embed.W_pos": _randn(g, n_ctx, d, std=0.5),
+          "unembed.W_U": _randn(g, d, v, std=s)}
+    for i in range(layers):
+        b = f"blocks.{i}."
+        sd.update({b + "attn.W_Q": _randn(g, heads, dh, d, std=s),
+                   b + "attn.W_K": _randn(g, heads, dh, d, std=s),
+                   b + "attn.W_V": _randn(g, heads, dh, d, std=s),
+                   b + "attn.W_O": _randn(g, d, heads * dh, std=s),
+                   b + "attn.mask": torch.tril(torch.ones(n_ctx, n_ctx)),
+                   b + "mlp.W_in": _randn(g, 4 * d, d, std=s), b + "mlp.b_in": _randn(g, 4 * d, std=0.1),
+                   b + "mlp.W_out": _randn(g, d, 4 * d, std=0.5 * s),
+                   b + "mlp.b_out": _randn(g, d, std=0.1)})
+    return sd
+
+
+CLOCKPIZZA_CASES = [  # layers, act, rate, diff_vocab, eqn_sign
+    (1, "ReLU", 0.0, False, False), (1, "GeLU", 1.0, False, False), (1, "ReLU", 0.5, True, False),
+    (2, "ReLU", 0.0, False, False), (2, "Tanh", 0.5, True, False), (3, "GeLU", 1.0, False, True),
+    (4, "ReLU", 0.0, True, True)]
+
+
+@pytest.mark.parametrize("layers,act,rate,diff,eqn", CLOCKPIZZA_CASES)
+def test_clockpizza_runs_their_forward(tmp_path, layers, act, rate, diff, eqn):
+    c, d = 11, 16
+    v = c * (2 if diff else 1) + (1 if eqn else 0)
+    sd = clockpizza_state(c, d, 2, layers, v, 3 if eqn else 2, seed=layers)
+    config = {"C": c, "n_layers": layers, "d_model": d, "n_heads": 2, "attn_coeff": rate,
+              "act_fn": act, "frac": 0.8, "diff_vocab": diff, "eqn_sign": eqn}
+    torch.save(sd, tmp_path / "model_1.pt")
+    imported = import_model(tmp_path / "model_1.pt", "clockpizza2023", config=config)
+    assert imported.p == c and imported.model.n_layers == layers
+    model = build_imported(imported, "test")
+    a, b = torch.cartesian_prod(torch.arange(c), torch.arange(c)).T
+    ref = clockpizza(sd, config, a, b)
+    pairs = torch.stack([a, b], 1)
+    with torch.no_grad():
+        assert relative_error(model.logits(pairs), ref) <= TOL  # the fast path at one layer
+        assert relative_error(model.plain_logits(pairs), ref) <= TOL
+
+
+def test_clockpizza_sum_is_not_the_mean(tmp_path):
+    """At rate 0 their attention adds the value vectors; a mean would halve them (the old reading)."""
+    from dataclasses import replace
+
+    sd = clockpizza_state(11, 16, 2, 2, 11, 2)
+    config = {"C": 11, "attn_coeff": 0.0, "act_fn": "ReLU"}
+    torch.save(sd, tmp_path / "m.pt")
+    imported = import_model(tmp_path / "m.pt", "clockpizza2023", config=config)
+    pairs = torch.cartesian_prod(torch.arange(11), torch.arange(11))
+    ref = clockpizza(sd, config, pairs[:, 0], pairs[:, 1])
+    for change in ({"attn_mix": "mean"}, {"causal": True}):
+        other = build_imported(replace(imported, model=replace(imported.model, **change)), "t")
+        with torch.no_grad():
+            assert relative_error(other.logits(pairs), ref) > 1e-2
+
+
+def tl_state(p: int, d: int, heads: int, layers: int, n_ctx: int, d_vocab_out: int, norm,
+             bias: bool, seed: int = 0) -> dict:
+    """A HookedTransformer state dict (W_E [d_vocab, d], W_Q [h, d, d_head], biases, LN weights)."""
+    g = torch.Generator().manual_seed(seed)
+    dh, s, d_mlp = d // heads, d ** -0.5, 2 * d
+    d_vocab = p + 1 if n_ctx == 3 else p
+    z = (lambda *shape: _randn(g, *shape, std=0.1)) if bias else (lambda *shape: torch.zeros(shape))
+    sd = {"embed.W_E": _randn(g, d_vocab, d), "pos_embed.W_pos": _randn(g, n_ctx, d, std=0.5),
+          "unembed.W_U": _randn(g, d, d_vocab_out, std=s), "unembed.b_U": z(d_vocab_out)}
+    for i in range(layers):
+        b = f"blocks.{i}."
+        sd.update({b + "attn.W_Q": _randn(g, heads, d, dh, std=s), b + "attn.b_Q": z(heads, dh),
+                   b + "attn.W_K": _randn(g, heads, d, dh, std=s), b + "attn.b_K": z(heads, dh),
+                   b + "attn.W_V": _randn(g, heads, d, dh, std=s), b + "attn.b_V": z(heads, dh),
+                   b + "attn.W_O": _randn(g, heads, dh, d, std=s), b + "attn.b_O": z(d),
+                   b + "attn.IGNORE": torch.tensor(-1e5),
+                   b + "mlp.W_in": _randn(g, d, d_mlp, std=s), b + "mlp.b_in": _randn(g, d_mlp, std=0.1),
+                   b + "mlp.W_out": _randn(g, d_mlp, d, std=0.5 * s),
+                   b + "mlp.b_out": _randn(g, d, std=0.1)})
+        if norm == "LN":
+            for ln in ("ln1", "ln2"):
+                sd[b + ln + ".w"] = 1 + _randn(g, d, std=0.2)
+                sd[b + ln + ".b"] = _randn(g, d, std=0.2)
+    if norm == "LN":
+        sd["ln_final.w"], sd["ln_final.b"] = 1 + _randn(g, d, std=0.2), _randn(g, d, std=0.2)
+    return sd
+
+
+TL_CASES = [  # layers, normalization, act, biases, n_ctx, answers only
+    (1, None, "relu", False, 3, True), (1, "LN", "gelu", True, 3, False),
+    (2, None, "gelu_new", True, 3, True), (2, "LNPre", "silu", False, 2, True),
+    (3, "LN", "relu", True, 3, True), (3, "LNPre", "gelu", True, 3, False)]
+
+
+@pytest.mark.parametrize("layers,norm,act,bias,n_ctx,answers", TL_CASES)
+def test_transformerlens_runs_its_forward(tmp_path, layers, norm, act, bias, n_ctx, answers):
+    p, d = 13, 16
+    d_vocab_out = p if answers or n_ctx == 2 else p + 1
+    sd = tl_state(p, d, 2, layers, n_ctx, d_vocab_out, norm, bias, seed=layers)
+    cfg = {"n_layers": layers, "d_model": d, "n_heads": 2, "d_head": d // 2, "d_mlp": 2 * d,
+           "d_vocab": p + (n_ctx == 3), "d_vocab_out": d_vocab_out, "n_ctx": n_ctx, "act_fn": act,
+           "normalization_type": norm, "positional_embedding_type": "standard",
+           "attn_only": False}
+    save_file({k: v.contiguous() for k, v in sd.items()}, tmp_path / "model.safetensors")
+    imported = import_model(tmp_path / "model.safetensors", "transformerlens", config=cfg)
+    assert imported.p == p and imported.model.attn_bias == bias
+    model = build_imported(imported, "test")
+    pairs = torch.cartesian_prod(torch.arange(p), torch.arange(p))
+    tokens = torch.cat([pairs, torch.full((len(pairs), 1), p)], 1) if n_ctx == 3 else pairs
+    ref = hooked_transformer(sd, cfg, tokens, p)
+    with torch.no_grad():
+        assert relative_error(model.logits(pairs), ref) <= TOL
+        assert relative_error(model.plain_logits(pairs), ref) <= TOL
+
+
+BAD_TL = [({"normalization_type": "RMS"}, "normalization_type='RMS'"),
+          ({"positional_embedding_type": "rotary"}, "positional_embedding_type='rotary'"),
+          ({"act_fn": "solu_ln"}, "act_fn='solu_ln'"), ({"attn_only": True}, "attn_only=True"),
+          ({"n_ctx": 5}, "n_ctx=5"), ({"d_mlp": 7}, "d_mlp=7"),
+          ({"normalization_type": "LN"}, "LayerNorm weights")]
+
+
+@pytest.mark.parametrize("change,text", BAD_TL)
+def test_transformerlens_refuses_what_it_cannot_run(tmp_path, change, text):
+    sd = tl_state(13, 16, 2, 2, 3, 13, None, False)
+    save_file({k: v.contiguous() for k, v in sd.items()}, tmp_path / "model.safetensors")
+    (tmp_path / "cfg.json").write_text(json.dumps({"n_layers": 2, "act_fn": "relu", **change}))
+    with pytest.raises(GroklabError) as e:
+        import_model(tmp_path / "model.safetensors", "transformerlens",
+                     config=json.loads((tmp_path / "cfg.json").read_text()))
+    assert text in str(e.value) and "\n" not in str(e.value)
+    r = groklab_cli("analyze", str(tmp_path / "model.safetensors"), "--layout", "transformerlens",
+                    "--config", str(tmp_path / "cfg.json"), "--task", "add", "--json",
+                    str(tmp_path / "out.json"))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and text in r.stderr
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_transformerlens_bad_vocabulary_and_shapes(tmp_path):
+    sd = tl_state(13, 16, 2, 1, 3, 13, None, False)
+    sd["unembed.W_U"] = sd["unembed.W_U"][:, :9].contiguous()  # 9 answers from 14 tokens
+    with pytest.raises(GroklabError, match="fit no task"):
+        from groklab.models.layouts import transformerlens
+        transformerlens.read(sd, tmp_path / "m", None)
+    sd = tl_state(13, 16, 2, 2, 3, 13, None, False)
+    del sd["blocks.1.mlp.W_out"]
+    with pytest.raises(GroklabError, match="missing blocks.1.mlp.W_out"):
+        transformerlens.read(sd, tmp_path / "m", None)
+
+
+def test_rep_theory_transformer_reads_with_its_group(tmp_path):
+    """Chughtai et al.'s HookedTransformer: x_embed / y_embed copies ignored, `=` the token n, their
+    numbering and split from cfg.json; logits as TransformerLens computes them."""
+    n = 14  # D7
+    sd = tl_state(n, 16, 2, 1, 3, n, None, False)
+    sd["x_embed.W_E"] = sd["embed.W_E"].clone()
+    sd["y_embed.W_E"] = sd["embed.W_E"].clone()
+    torch.save(sd, tmp_path / "model.pt")
+    cfg = {"group": "DihedralGroup", "group_parameter": 7, "frac_train": 0.4, "seed": 3,
+           "model": "Transformer"}
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+    imported = import_model(tmp_path / "model.pt", "chughtai2023", config=cfg)
+    assert imported.p == n and imported.extras["group"] == "D7" and imported.model.eq_token
+    model = build_imported(imported, "t")
+    pairs = torch.cartesian_prod(torch.arange(n), torch.arange(n))
+    tokens = torch.cat([pairs, torch.full((len(pairs), 1), n)], 1)
+    with torch.no_grad():
+        assert relative_error(model.logits(pairs), hooked_transformer(
+            sd, {"n_layers": 1}, tokens, n)) <= TOL
+    r = groklab_cli("analyze", str(tmp_path / "model.pt"), "--layout", "chughtai2023", "--config",
+                    str(tmp_path / "cfg.json"), "--json", str(tmp_path / "a.json"))
+    assert r.returncode == 0, r.stderr
+    saved = json.loads((tmp_path / "a.json").read_text())
+    assert saved["kind"] == "group" and saved["structure"]["name"] == "D7"
+    assert saved["key_irreps"] == [] and saved["algorithm"] == "lookup"  # a random network
+    wrong = {**cfg, "group_parameter": 8}
+    with pytest.raises(GroklabError, match="16 elements"):
+        import_model(tmp_path / "model.pt", "chughtai2023", config=wrong)
+
+
+def _transformer_lens():
+    tl = pytest.importorskip("transformer_lens")
+    try:
+        return tl.HookedTransformer, tl.HookedTransformerConfig
+    except ImportError:
+        pytest.skip("this TransformerLens has no HookedTransformer (4.0 removed it): pip install "
+                    "-e .[tl] installs 3.x")
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("layers,ln", [(1, False), (2, True), (3, False), (3, True)])
+def test_export_loads_in_a_real_hooked_transformer(tmp_path, layers, ln):
+    """groklab → TransformerLens: export, HookedTransformer(cfg), load_state_dict, same logits."""
+    from safetensors.torch import load_file
+
+    from groklab.config import ModelConfig
+    from groklab.models import build_model
+    from groklab.models.io import export_transformerlens
+
+    hooked, config = _transformer_lens()
+    model = build_model(ModelConfig(n_layers=layers, d_model=32, n_heads=2, d_head=16, d_mlp=64,
+                                    layer_norm=ln), 17, seed=layers)
+    out = export_transformerlens(model, tmp_path / "tl")
+    tl_model = hooked(config(**json.loads((out / "config.json").read_text())))
+    missing, unexpected = tl_model.load_state_dict(load_file(out / "model.safetensors"),
+                                                   strict=False)
+    assert unexpected == [] and all(k.endswith(("mask", "IGNORE")) for k in missing), missing
+    pairs = torch.cartesian_prod(torch.arange(17), torch.arange(17))
+    with torch.no_grad():
+        ours, theirs = model.logits(pairs), tl_model(model.tokens(pairs))[:, -1]
+    assert relative_error(ours, theirs.double()) <= TOL
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("layers,norm,act", [(1, None, "relu"), (2, "LN", "gelu"),
+                                             (3, "LNPre", "gelu_new")])
+def test_a_trained_hooked_transformer_is_read_as_it_runs(tmp_path, layers, norm, act):
+    """TransformerLens → groklab: a HookedTransformer built and trained a few steps in
+    TransformerLens, saved with its config, read by `groklab analyze` with the same logits."""
+    hooked, config = _transformer_lens()
+    p = 13
+    cfg = config(n_layers=layers, d_model=32, n_heads=2, d_head=16, d_mlp=64, d_vocab=p + 1,
+                 d_vocab_out=p, n_ctx=3, act_fn=act, normalization_type=norm, seed=layers)
+    tl_model = hooked(cfg)
+    pairs = torch.cartesian_prod(torch.arange(p), torch.arange(p))
+    tokens = torch.cat([pairs, torch.full((len(pairs), 1), p)], 1)
+    labels = (pairs[:, 0] + pairs[:, 1]) % p
+    opt = torch.optim.AdamW(tl_model.parameters(), lr=3e-3)
+    for _ in range(20):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(tl_model(tokens)[:, -1], labels).backward()
+        opt.step()
+    sd = {k: v.detach().contiguous() for k, v in tl_model.state_dict().items()
+          if not k.endswith(("mask", "IGNORE"))}
+    save_file(sd, tmp_path / "model.safetensors")
+    as_json = {k: v for k, v in cfg.to_dict().items()
+               if isinstance(v, (int, float, str, bool, type(None)))}
+    (tmp_path / "cfg.json").write_text(json.dumps(as_json))
+    imported = import_model(tmp_path / "model.safetensors", "transformerlens", config=as_json)
+    model = build_imported(imported, "t")
+    with torch.no_grad():
+        assert relative_error(model.logits(pairs), tl_model(tokens)[:, -1].double()) <= TOL
+    r = groklab_cli("analyze", str(tmp_path / "model.safetensors"), "--layout", "transformerlens",
+                    "--config", str(tmp_path / "cfg.json"), "--task", "add", "--json",
+                    str(tmp_path / "a.json"))
+    assert r.returncode == 0, r.stderr
+    saved = json.loads((tmp_path / "a.json").read_text())
+    assert saved["model"]["n_layers"] == layers and saved["p"] == p
+    assert saved["algorithm"] in ("lookup", "unknown")  # 20 steps learn no algorithm
+
+
+def _deepen(model, layers: int):
+    """The same function at depth: extra blocks whose weights are all zero add nothing."""
+    from dataclasses import replace
+
+    from groklab.config import ModelConfig  # noqa: F401
+    from groklab.models import build_model
+
+    deep = build_model(replace(model.cfg, n_layers=layers), model.p, 0)
+    own = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, param in deep.named_parameters():
+            param.copy_(own[name] if name in own else torch.zeros_like(param))
+    return deep
+
+
+def test_a_deep_clock_is_named_by_its_logits():
+    """Gradient symmetricity votes at one layer only; a 2-layer clock is still a clock, and its
+    inputs meet as a pair (each head copies one token into its own slot)."""
+    from handbuilt import fourier_transformer
+
+    from groklab.config import TaskConfig
+    from groklab.engine import analyze_model
+    from groklab.tasks import make_dataset
+
+    data = make_dataset(TaskConfig(name="add", p=31, frac_train=0.3))
+    shallow = analyze_model(fourier_transformer(31), data, {"kind": "test"})
+    deep_model = _deepen(fourier_transformer(31), 2)
+    pairs = torch.as_tensor(data.pairs)
+    with torch.no_grad():
+        assert torch.allclose(deep_model.logits(pairs), fourier_transformer(31).logits(pairs),
+                              atol=1e-5)
+    deep = analyze_model(deep_model, data, {"kind": "test"})
+    assert shallow.algorithm == deep.algorithm == "clock"
+    assert "gradient_symmetricity" in shallow.family_comparison.pizza_votes
+    assert "gradient_symmetricity" not in deep.family_comparison.pizza_votes
+    assert any("does not vote" in n for n in deep.notes)
+    assert deep.input_side["side"] == "pair" and deep.input_side["fve"] < 0.9
+
+
+@pytest.mark.parametrize("kind,side", [("mlp_sum", "sum"), ("rate0_eq", "sum"),
+                                       ("random", "pair"), ("mlp_concat", "pair")])
+def test_input_side_on_each_side_of_its_threshold(kind, side):
+    """Networks that read only E_a + E_b keep their logits exactly when both embeddings are
+    replaced by their mean (FVE 1); ordinary ones lose much of them (a concatenating MLP, a
+    transformer whose attention picks positions)."""
+    from groklab.analysis.cyclic.diagnostics import input_side
+    from groklab.config import ModelConfig
+    from groklab.models import build_model
+    from groklab.rules import SUMMED_INPUT_FVE
+
+    cfg = {"mlp_sum": ModelConfig(kind="mlp", d_model=16, d_mlp=32, combine="sum"),
+           "mlp_concat": ModelConfig(kind="mlp", d_model=16, d_mlp=32),
+           "rate0_eq": ModelConfig(d_model=16, n_heads=2, d_head=8, d_mlp=32, attn_rate=0.0,
+                                   attn_mix="sum", causal=False),
+           "random": ModelConfig(d_model=16, n_heads=2, d_head=8, d_mlp=32)}[kind]
+    model = build_model(cfg, 13, 1)
+    if kind == "random":  # at initialization attention is near uniform (near a sum): sharpen it
+        with torch.no_grad():
+            model.blocks[0].attn.W_Q.mul_(6.0)
+            model.blocks[0].attn.W_K.mul_(6.0)
+    pairs = torch.cartesian_prod(torch.arange(13), torch.arange(13))
+    result = input_side(model, pairs)
+    assert result["side"] == side
+    if side == "sum":
+        assert result["fve"] >= 1 - 1e-9
+    else:
+        assert result["fve"] < SUMMED_INPUT_FVE - 0.05
