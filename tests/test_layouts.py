@@ -344,3 +344,36 @@ def test_input_side_on_each_side_of_its_threshold(kind, side):
         assert result["fve"] >= 1 - 1e-9
     else:
         assert result["fve"] < SUMMED_INPUT_FVE - 0.05
+
+
+def test_layers_read_a_deep_clock_layer_by_layer():
+    """The 2-layer clock (its second block all zeros): layer 0 carries the key frequencies and
+    removing its MLP breaks the network; layer 1 adds nothing and removing it changes nothing."""
+    from handbuilt import fourier_transformer
+
+    from groklab.config import TaskConfig
+    from groklab.engine import analyze_model
+    from groklab.tasks import make_dataset
+
+    data = make_dataset(TaskConfig(name="add", p=31, frac_train=0.3))
+    r = analyze_model(_deepen(fourier_transformer(31), 2), data, {"kind": "test"})
+    first, second = r.layers
+    assert r.key_frequencies == [3, 7, 11]
+    assert first.neuron_key_share >= 0.95 and set(first.neuron_top) >= {3, 7, 11}
+    assert first.accuracy_without_mlp <= 0.2 and second.accuracy_without_mlp == 1.0
+    assert second.neuron_key_share == 0.0 and second.neuron_clusters == {}
+    assert first.resid_key_share >= 0.5
+    names = {a.name for a in r.ablations}
+    assert {"mean:mlp", "mean:L1.mlp", "zero:L1.head0"} <= names
+    assert "layer 1:" in "\n".join(r.summary_lines())
+
+
+def test_a_file_whose_task_cannot_be_inferred_says_what_was_tried(tmp_path):
+    sd = tl_state(13, 16, 2, 2, 3, 13, None, False)
+    save_file({k: v.contiguous() for k, v in sd.items()}, tmp_path / "model.safetensors")
+    r = groklab_cli("analyze", str(tmp_path / "model.safetensors"), "--json",
+                    str(tmp_path / "a.json"))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    for task in ("add", "sub", "mul", "div"):
+        assert f"{task} 0." in r.stderr
+    assert "cannot infer the task" in r.stderr and not (tmp_path / "a.json").exists()

@@ -352,10 +352,10 @@ PRESETS["clock"] = (
 PRESETS["pizza2"] = (
     "Zhong et al.'s code at two layers, CPU-sized: the pizza preset with a second block and their "
     "attention (no causal mask; rate·softmax + (1 − rate) added to every entry: at rate 0 each "
-    "block sums its value vectors), trained 1000 epochs.",
+    "block sums its value vectors), trained 600 epochs.",
     {**PRESETS["pizza"][1],
      "model": {**PRESETS["pizza"][1]["model"], "n_layers": 2, "attn_mix": "sum", "causal": False},
-     "train": {**PRESETS["pizza"][1]["train"], "epochs": 1000, "ckpt_every": 50}},
+     "train": {**PRESETS["pizza"][1]["train"], "epochs": 600, "ckpt_every": 50}},
 )
 PRESETS["clock2"] = (
     "The pizza2 preset at attention rate 1 (ordinary softmax attention, no causal mask).",

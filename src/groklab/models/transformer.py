@@ -108,21 +108,28 @@ class Attention(nn.Module):
             setattr(self, f"hook_{name}", HookPoint())
 
     def _project(self, x: torch.Tensor, name: str) -> torch.Tensor:  # [b, p, m] -> [b, p, h, d]
-        out = torch.einsum("bpm,hmd->bphd", x, getattr(self, "W_" + name))
+        w = getattr(self, "W_" + name)  # [h, m, d]: one matmul for every head
+        h, m, d = w.shape
+        out = (x @ w.permute(1, 0, 2).reshape(m, h * d)).view(*x.shape[:-1], h, d)
         return out + getattr(self, "b_" + name) if self.biased else out
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [batch, pos, m] -> [batch, pos, m]
-        q = self.hook_q(self._project(x, "Q"))
+    def forward(self, x: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+        """[batch, pos, m] -> [batch, pos, m]; `last_only`: queries at the last position only
+        (-> [batch, 1, m]), all a final block's output needs. The positions are few (2 or 3), so
+        scores and mixing are elementwise products, not batches of tiny matmuls."""
+        n = x.shape[1]
+        q = self.hook_q(self._project(x[:, -1:] if last_only else x, "Q"))  # [b, q, h, d]
         k = self.hook_k(self._project(x, "K"))
         v = self.hook_v(self._project(x, "V"))
-        scores = torch.einsum("bqhd,bkhd->bhqk", q, k) / math.sqrt(q.shape[-1])
-        n = x.shape[1]
-        visible = self.mask[:n, :n]
+        scores = (q.unsqueeze(2) * k.unsqueeze(1)).sum(-1).permute(0, 3, 1, 2)  # [b, h, q, k]
+        scores = scores / math.sqrt(q.shape[-1])
+        visible = self.mask[n - 1:n, :n] if last_only else self.mask[:n, :n]
         scores = self.hook_attn_scores(scores.masked_fill(~visible, float("-inf")))
         pattern = self.hook_pattern(mix_attention(scores.softmax(dim=-1), visible, self.rate,
                                                   self.mix))
-        z = self.hook_z(torch.einsum("bhqk,bkhd->bqhd", pattern, v))
-        out = torch.einsum("bqhd,hdm->bqm", z, self.W_O)
+        z = (pattern.permute(0, 2, 3, 1).unsqueeze(-1) * v.unsqueeze(1)).sum(2)  # [b, q, h, d]
+        z = self.hook_z(z)
+        out = z.flatten(-2) @ self.W_O.flatten(0, 1)
         return out + self.b_O if self.biased else out
 
     def last_position(self, tables: torch.Tensor, tokens: torch.Tensor,
@@ -189,9 +196,11 @@ class Block(nn.Module):
         for name in ("resid_pre", "attn_out", "resid_mid", "mlp_out", "resid_post"):
             setattr(self, f"hook_{name}", HookPoint())
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # [batch, pos, m]
+    def forward(self, x: torch.Tensor, last_only: bool = False) -> torch.Tensor:  # [batch, pos, m]
+        """`last_only`: the block's output at the last position only ([batch, 1, m])."""
         x = self.hook_resid_pre(x)
-        x = self.hook_resid_mid(x + self.hook_attn_out(self.attn(self.ln1(x))))
+        attn = self.hook_attn_out(self.attn(self.ln1(x), last_only))
+        x = self.hook_resid_mid((x[:, -1:] if last_only else x) + attn)
         return self.hook_resid_post(x + self.hook_mlp_out(self.mlp(self.ln2(x))))
 
 
@@ -226,11 +235,13 @@ class Transformer(HookedModel):
         eq = torch.full_like(pairs[:, :1], self.eq_id)
         return torch.cat([pairs, eq], dim=1)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:  # [batch, pos] -> [batch, pos, p]
+    def forward(self, tokens: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+        """[batch, pos] -> [batch, pos, p] logits at every position; `last_only`: at the last
+        position only ([batch, 1, p]: the final block computes nothing else)."""
         n = tokens.shape[1]
         x = self.hook_embed(self.embed.W_E[tokens]) + self.hook_pos_embed(self.pos_embed.W_pos[:n])
-        for block in self.blocks:
-            x = block(x)
+        for i, block in enumerate(self.blocks):
+            x = block(x, last_only and i == len(self.blocks) - 1)
         return self.hook_logits(self.unembed(self.ln_final(x)))
 
     def logits(self, pairs: torch.Tensor) -> torch.Tensor:  # [batch, 2] -> [batch, p]
@@ -238,7 +249,7 @@ class Transformer(HookedModel):
         plain forward otherwise."""
         tokens = self.tokens(pairs)
         if len(self.blocks) != 1 or self.cfg.attn_bias:
-            return self.forward(tokens)[:, -1]
+            return self.forward(tokens, last_only=True)[:, -1]
         block = self.blocks[0]
         n = tokens.shape[1]
         raw = self.embed.W_E.unsqueeze(0) + self.pos_embed.W_pos[:n].unsqueeze(1)  # [pos, v, m]

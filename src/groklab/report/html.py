@@ -245,11 +245,37 @@ def _detail_sections(a: dict, divs: dict) -> list[str]:
         _section("Neurons", "Each neuron's activation over all pairs, in Fourier terms.",
                  divs["fig-neurons"]),
         _interference_section(a, divs),
+        *_layers_section(a),
         _section("Ablations", "Loss and accuracy after each ablation, on every pair of the grid.",
                  _table(["ablation", "what", "loss", "accuracy", "test loss", "test accuracy"],
                         [[r["name"], r["description"], _fmt(r["loss"]), _fmt(r["acc"]),
                           _fmt(r["test_loss"]), _fmt(r["test_acc"])] for r in a["ablations"]])),
     ]
+
+
+def _layers_section(a: dict) -> list[str]:
+    """One row per transformer layer: where the key frequencies live and what each block does."""
+    layers = a.get("layers") or []
+    side = a.get("input_side") or {}
+    if not layers:
+        return []
+
+    def top(shares: dict) -> str:
+        return ", ".join(f"{k} ({_fmt(v, 2)})" for k, v in list(shares.items())[:3])
+
+    return [_section(
+        "Layer by layer", f"For each block: the share of the residual stream's and the neurons' "
+        f"variance in the key frequencies {a.get('key_frequencies')}, the frequencies holding most, "
+        "the neuron clusters, and the accuracy with the block's attention or MLP output "
+        f"mean-ablated. The inputs meet as a {side.get('side')} (logit FVE "
+        f"{_fmt(side.get('fve'), 3)} with both token embeddings replaced by their mean).",
+        _table(["layer", "residual: key share", "residual: top frequencies", "neurons: key share",
+                "neurons: top frequencies", "clusters", "acc. without attention",
+                "acc. without MLP"],
+               [[v["layer"], _fmt(v["resid_key_share"], 3), top(v["resid_top"]),
+                 _fmt(v["neuron_key_share"], 3), top(v["neuron_top"]),
+                 str(v["neuron_clusters"]), _fmt(v["accuracy_without_attn"], 3),
+                 _fmt(v["accuracy_without_mlp"], 3)] for v in layers]))]
 
 
 def _program_section(ctx: ReportContext) -> list[str]:

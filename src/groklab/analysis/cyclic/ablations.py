@@ -90,13 +90,16 @@ def neurons_key_only(probe: Probe, freqs) -> np.ndarray:
 
 
 def _component_hooks(probe: Probe) -> list[tuple[str, str, str, object]]:
-    """(name, description, hook point, selector) for each attention head and the MLP."""
+    """(name, description, hook point, selector) for each attention head and the MLP of every
+    layer (layer 0's are named head<h> and mlp, a deeper layer's L<i>.head<h> and L<i>.mlp)."""
     model, out = probe.model, []
     if model.cfg.kind == "transformer":
-        for h in range(model.cfg.n_heads):
-            out.append((f"head{h}", f"attention head {h}", "blocks.0.attn.hook_z",
-                        (slice(None), slice(None), h)))
-        out.append(("mlp", "the MLP", "blocks.0.hook_mlp_out", (Ellipsis,)))
+        for i in range(model.cfg.n_layers):
+            name, where = ("", "") if i == 0 else (f"L{i}.", f" of layer {i}")
+            for h in range(model.cfg.n_heads):
+                out.append((f"{name}head{h}", f"attention head {h}{where}",
+                            f"blocks.{i}.attn.hook_z", (slice(None), slice(None), h)))
+            out.append((f"{name}mlp", f"the MLP{where}", f"blocks.{i}.hook_mlp_out", (Ellipsis,)))
     return out
 
 

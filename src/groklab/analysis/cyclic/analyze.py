@@ -26,6 +26,7 @@ from groklab.analysis.cyclic.embeddings import Circle, circle
 from groklab.analysis.cyclic.families import FamilyComparison, compare
 from groklab.analysis.cyclic.frame import Frame, build_frame, frame_coords
 from groklab.analysis.grokking import Phases
+from groklab.analysis.cyclic.layers import LayerView, layer_views
 from groklab.analysis.cyclic.logits import LogitFit, excluded, fit_logits, interference, restricted
 from groklab.analysis.cyclic.neurons import NeuronClusters
 from groklab.analysis.cyclic.probe import Probe
@@ -74,6 +75,7 @@ class AnalysisResult:
     gradient_symmetricity: float | None = None  # votes for one-layer models only
     distance_irrelevance: float | None = None
     input_side: dict | None = None  # diagnostics.input_side: do the inputs meet by addition?
+    layers: list[LayerView] | None = None  # transformers: layers.layer_views, one per block
     distance_resample: dict = field(default_factory=dict)
     correct_logits: list[list[float | None]] | None = None  # [x][δ] mean correct-answer logit
     notes: list[str] = field(default_factory=list)
@@ -114,7 +116,13 @@ class AnalysisResult:
             f"{(self.input_side or {}).get('fve', float('nan')):.3f})",
             *self.family_comparison.summary_lines(),
         ]
-        return lines + self._progress_lines() + self._ablation_lines()
+        return lines + self._layer_lines() + self._progress_lines() + self._ablation_lines()
+
+    def _layer_lines(self) -> list[str]:
+        return [f"layer {v.layer}: key-frequency share of the residual stream "
+                f"{v.resid_key_share:.3f}, of the neurons {v.neuron_key_share:.3f} (clusters "
+                f"{v.neuron_clusters}); accuracy without its attention {v.accuracy_without_attn:.3f}, "
+                f"without its MLP {v.accuracy_without_mlp:.3f}" for v in self.layers or []]
 
     def _progress_lines(self) -> list[str]:
         if self.phases is None:
@@ -208,6 +216,6 @@ def analyze_with_frame(model: HookedModel, data: Dataset, source: dict,
         output_map=frame.output_map.to_dict(), sign=frame.sign,
         gradient_symmetricity=diag.gradient_symmetricity,
         distance_irrelevance=diag.distance_irrelevance, distance_resample=diag.resample,
-        input_side=side,
+        input_side=side, layers=layer_views(probe, freqs),
         correct_logits=np.round(correct_logit_matrix(frame), 4).tolist(), notes=notes)
     return result, frame

@@ -1,0 +1,80 @@
+"""A transformer layer by layer, in Fourier terms on the probe's grid (discovered coordinates).
+
+Per layer i: the residual stream after block i at the last position and the MLP neurons of block i,
+each as functions on the N×N grid; for each, the share of its variance (centred per direction or per
+neuron, summed) that lies in the 3×3 Fourier blocks {const, cos_k, sin_k}² of each frequency k
+(`neurons.neuron_fve`, weighted by each direction's variance); the shares in the key frequencies;
+the frequencies holding the most; the neuron clusters (best FVE > 0.85); and the accuracy on all
+grid pairs with the block's attention output or MLP output mean-ablated.
+Glossary: N (circle), K frequencies, d (directions: d_model or d_mlp)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from groklab.analysis.cyclic.neurons import cluster_neurons, neuron_fve
+from groklab.analysis.cyclic.probe import Probe
+
+TOP = 5  # frequencies listed per layer
+
+
+@dataclass(frozen=True)
+class LayerView:
+    layer: int
+    resid_top: dict[int, float]  # frequency -> share of the residual stream's variance (top TOP)
+    resid_key_share: float  # share in the key frequencies
+    neuron_top: dict[int, float]
+    neuron_key_share: float
+    neuron_clusters: dict[int, int]
+    neuron_fraction_explained: float
+    accuracy_without_attn: float  # attention output mean-ablated
+    accuracy_without_mlp: float
+
+
+def frequency_shares(acts: np.ndarray, n: int) -> np.ndarray:
+    """Share of the total variance of acts [N², d] in each frequency's block. # [K]"""
+    fve, total = neuron_fve(acts, n)
+    weight = total / max(float(total.sum()), 1e-300)
+    return weight @ fve
+
+
+def _top(shares: np.ndarray) -> dict[int, float]:
+    order = np.argsort(-shares)[:TOP]
+    return {int(k) + 1: round(float(shares[k]), 5) for k in order}
+
+
+def _mean_ablated(probe: Probe, point: str) -> float:
+    def hook(x, _n):
+        return x.mean(0, keepdim=True).expand_as(x).clone()
+
+    return probe.grid_scores(probe.grid_logits({point: hook}))[1]
+
+
+def layer_views(probe: Probe, freqs: list[int]) -> list[LayerView] | None:
+    """One LayerView per block of a transformer; None for an MLP."""
+    model = probe.model
+    if model.cfg.kind != "transformer":
+        return None
+    n, layers = probe.coords.n, model.cfg.n_layers
+    grabbed: dict[str, np.ndarray] = {}
+
+    def grab(x, name):
+        grabbed[name] = x[:, -1].detach().double().numpy()
+
+    points = [f"blocks.{i}.{h}" for i in range(layers) for h in ("hook_resid_post", "mlp.hook_post")]
+    probe.grid_logits({p: grab for p in points})
+    keys = [k - 1 for k in freqs]
+    views = []
+    for i in range(layers):
+        resid = frequency_shares(grabbed[f"blocks.{i}.hook_resid_post"], n)
+        post = grabbed[f"blocks.{i}.mlp.hook_post"]
+        neurons = frequency_shares(post, n)
+        clusters = cluster_neurons(post, n)
+        views.append(LayerView(
+            i, _top(resid), round(float(resid[keys].sum()), 5), _top(neurons),
+            round(float(neurons[keys].sum()), 5), clusters.clusters, clusters.fraction_explained,
+            _mean_ablated(probe, f"blocks.{i}.hook_attn_out"),
+            _mean_ablated(probe, f"blocks.{i}.hook_mlp_out")))
+    return views
