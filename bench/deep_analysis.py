@@ -4,7 +4,11 @@ a naive forward (per-head einsums and batched matmuls at every position), side b
 CPU time of `analyze` on one checkpoint of a 4-layer d_model 128 model at p = 59 (Zhong et al.'s
 attention, rate 0.5), 1 thread. Medians of 5 (forward) and of 3 (analysis).
 
-    python bench/deep_analysis.py [LAYERS]
+    python bench/deep_analysis.py [LAYERS [RUN]]
+
+RUN: a trained run (e.g. `groklab train --preset pizza2`) whose final model is deepened with zero
+blocks to LAYERS (the same function, structured weights); without it a random model (the worst
+case: coordinate discovery searches hardest when there are no circles).
 """
 
 from __future__ import annotations
@@ -49,12 +53,28 @@ def cpu_time(fn, repeats: int) -> tuple[float, object]:
     return statistics.median(times), out
 
 
-def main(layers: int = 4) -> None:
+def deepened(run: str, layers: int):
+    """A trained run's final model with zero blocks appended up to `layers` (the same function)."""
+    from dataclasses import replace
+
+    from groklab.sources import load_run_model
+
+    trained, _ = load_run_model(run)
+    model = build_model(replace(trained.cfg, n_layers=layers), trained.p, 0)
+    own = dict(trained.named_parameters())
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            param.copy_(own[name] if name in own else torch.zeros_like(param))
+    return model
+
+
+def main(layers: int = 4, run: str | None = None) -> None:
     torch.set_num_threads(1)
     p = 59
     cfg = ModelConfig(n_layers=layers, d_model=128, n_heads=4, d_head=32, d_mlp=512,
                       attn_rate=0.5, attn_mix="sum", causal=False, eq_token=False)
-    model = build_model(cfg, p, 0)
+    model = build_model(cfg, p, 0) if run is None else deepened(run, layers)
+    print(f"model: {'random' if run is None else run + ' with zero blocks'}, {layers} layers")
     pairs = torch.cartesian_prod(torch.arange(p), torch.arange(p))
     with torch.no_grad():
         fast, ours = cpu_time(lambda: model.logits(pairs), 5)
@@ -69,4 +89,4 @@ def main(layers: int = 4) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 4)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 4, sys.argv[2] if len(sys.argv) > 2 else None)

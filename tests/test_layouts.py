@@ -364,7 +364,7 @@ def test_layers_read_a_deep_clock_layer_by_layer():
     assert second.neuron_key_share == 0.0 and second.neuron_clusters == {}
     assert first.resid_key_share >= 0.5
     names = {a.name for a in r.ablations}
-    assert {"mean:mlp", "mean:L1.mlp", "zero:L1.head0"} <= names
+    assert {"mean:mlp", "zero:mlp", "mean:attn", "mean:L1.mlp", "mean:L1.attn"} <= names
     assert "layer 1:" in "\n".join(r.summary_lines())
 
 

@@ -89,24 +89,31 @@ def neurons_key_only(probe: Probe, freqs) -> np.ndarray:
     return probe.grid_logits({probe.model.neuron_hook: hook})
 
 
-def _component_hooks(probe: Probe) -> list[tuple[str, str, str, object]]:
-    """(name, description, hook point, selector) for each attention head and the MLP of every
-    layer (layer 0's are named head<h> and mlp, a deeper layer's L<i>.head<h> and L<i>.mlp)."""
+def _component_hooks(probe: Probe) -> list[tuple[str, str, str, object, tuple]]:
+    """(name, description, hook point, selector, modes): layer 0's heads, attention and MLP, zero-
+    and mean-ablated; a deeper layer's attention and MLP as wholes (L<i>.attn, L<i>.mlp),
+    mean-ablated only (a deep model's table stays a few forwards per layer)."""
     model, out = probe.model, []
     if model.cfg.kind == "transformer":
-        for i in range(model.cfg.n_layers):
-            name, where = ("", "") if i == 0 else (f"L{i}.", f" of layer {i}")
-            for h in range(model.cfg.n_heads):
-                out.append((f"{name}head{h}", f"attention head {h}{where}",
-                            f"blocks.{i}.attn.hook_z", (slice(None), slice(None), h)))
-            out.append((f"{name}mlp", f"the MLP{where}", f"blocks.{i}.hook_mlp_out", (Ellipsis,)))
+        both = ("zero", "mean")
+        for h in range(model.cfg.n_heads):
+            out.append((f"head{h}", f"attention head {h}", "blocks.0.attn.hook_z",
+                        (slice(None), slice(None), h), both))
+        out.append(("attn", "the attention output", "blocks.0.hook_attn_out", (Ellipsis,),
+                    ("mean",)))
+        out.append(("mlp", "the MLP", "blocks.0.hook_mlp_out", (Ellipsis,), both))
+        for i in range(1, model.cfg.n_layers):
+            out.append((f"L{i}.attn", f"the attention output of layer {i}",
+                        f"blocks.{i}.hook_attn_out", (Ellipsis,), ("mean",)))
+            out.append((f"L{i}.mlp", f"the MLP of layer {i}", f"blocks.{i}.hook_mlp_out",
+                        (Ellipsis,), ("mean",)))
     return out
 
 
 def component_ablations(probe: Probe) -> list[Ablation]:
     rows = []
-    for name, desc, point, sel in _component_hooks(probe):
-        for mode in ("zero", "mean"):
+    for name, desc, point, sel, modes in _component_hooks(probe):
+        for mode in modes:
             def hook(x, _n, sel=sel, mode=mode):
                 x = x.clone()
                 x[sel] = 0.0 if mode == "zero" else x[sel].mean(0, keepdim=True).expand_as(x[sel])

@@ -197,6 +197,7 @@ def analyze_with_frame(model: HookedModel, data: Dataset, source: dict,
     deep = is_deep(model)
     families = compare(frame, symmetricity=None if deep else diag.gradient_symmetricity)
     side = input_side(model, torch.as_tensor(data.pairs))
+    ablations = ablation_table(probe, snap.grid_logits, freqs)
     notes += side_notes(families.algorithm, side, deep, diag.gradient_symmetricity)
     result = AnalysisResult(
         schema_version=ANALYSIS_SCHEMA, source=source, task=data.task.name, p=c.p,
@@ -209,13 +210,13 @@ def analyze_with_frame(model: HookedModel, data: Dataset, source: dict,
         neuron_fraction_explained=snap.clusters.fraction_explained, logit_fit=fit,
         logit_fve=fit.fve, interference=interference(fit, c, row // c.n, row % c.n),
         restricted_loss=r_loss, restricted_accuracy=r_acc, excluded_loss=x_loss,
-        train_loss=train_loss, ablations=ablation_table(probe, snap.grid_logits, freqs),
+        train_loss=train_loss, ablations=ablations,
         algorithm=families.algorithm,
         families={k: dataclasses.asdict(v) for k, v in families.scores.items()},
         family_comparison=families, input_map=frame.input_map.to_dict(),
         output_map=frame.output_map.to_dict(), sign=frame.sign,
         gradient_symmetricity=diag.gradient_symmetricity,
         distance_irrelevance=diag.distance_irrelevance, distance_resample=diag.resample,
-        input_side=side, layers=layer_views(probe, freqs),
+        input_side=side, layers=layer_views(probe, freqs, ablations),
         correct_logits=np.round(correct_logit_matrix(frame), 4).tolist(), notes=notes)
     return result, frame

@@ -5,7 +5,7 @@ each as functions on the N×N grid; for each, the share of its variance (centred
 neuron, summed) that lies in the 3×3 Fourier blocks {const, cos_k, sin_k}² of each frequency k
 (`neurons.neuron_fve`, weighted by each direction's variance); the shares in the key frequencies;
 the frequencies holding the most; the neuron clusters (best FVE > 0.85); and the accuracy on all
-grid pairs with the block's attention output or MLP output mean-ablated.
+grid pairs with the block's attention output or MLP output mean-ablated (from the ablation table).
 Glossary: N (circle), K frequencies, d (directions: d_model or d_mlp)."""
 
 from __future__ import annotations
@@ -45,15 +45,14 @@ def _top(shares: np.ndarray) -> dict[int, float]:
     return {int(k) + 1: round(float(shares[k]), 5) for k in order}
 
 
-def _mean_ablated(probe: Probe, point: str) -> float:
-    def hook(x, _n):
-        return x.mean(0, keepdim=True).expand_as(x).clone()
-
-    return probe.grid_scores(probe.grid_logits({point: hook}))[1]
+def _accuracy(ablations: list, name: str) -> float:
+    """The all-grid accuracy of the ablation row `name` (ablations.component_ablations)."""
+    return next(a.acc for a in ablations if a.name == name)
 
 
-def layer_views(probe: Probe, freqs: list[int]) -> list[LayerView] | None:
-    """One LayerView per block of a transformer; None for an MLP."""
+def layer_views(probe: Probe, freqs: list[int], ablations: list) -> list[LayerView] | None:
+    """One LayerView per block of a transformer, its ablation figures read from `ablations` (the
+    analysis's ablation table); None for an MLP."""
     model = probe.model
     if model.cfg.kind != "transformer":
         return None
@@ -75,6 +74,6 @@ def layer_views(probe: Probe, freqs: list[int]) -> list[LayerView] | None:
         views.append(LayerView(
             i, _top(resid), round(float(resid[keys].sum()), 5), _top(neurons),
             round(float(neurons[keys].sum()), 5), clusters.clusters, clusters.fraction_explained,
-            _mean_ablated(probe, f"blocks.{i}.hook_attn_out"),
-            _mean_ablated(probe, f"blocks.{i}.hook_mlp_out")))
+            _accuracy(ablations, "mean:attn" if i == 0 else f"mean:L{i}.attn"),
+            _accuracy(ablations, "mean:mlp" if i == 0 else f"mean:L{i}.mlp")))
     return views
