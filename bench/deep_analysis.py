@@ -22,7 +22,8 @@ import torch
 
 from groklab.config import ModelConfig, TaskConfig
 from groklab.engine import analyze_model
-from groklab.models import build_model
+from groklab.models import build_model, deepen
+from groklab.sources import load_run_model
 from groklab.tasks import make_dataset
 
 
@@ -53,27 +54,12 @@ def cpu_time(fn, repeats: int) -> tuple[float, object]:
     return statistics.median(times), out
 
 
-def deepened(run: str, layers: int):
-    """A trained run's final model with zero blocks appended up to `layers` (the same function)."""
-    from dataclasses import replace
-
-    from groklab.sources import load_run_model
-
-    trained, _ = load_run_model(run)
-    model = build_model(replace(trained.cfg, n_layers=layers), trained.p, 0)
-    own = dict(trained.named_parameters())
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            param.copy_(own[name] if name in own else torch.zeros_like(param))
-    return model
-
-
 def main(layers: int = 4, run: str | None = None) -> None:
     torch.set_num_threads(1)
     p = 59
     cfg = ModelConfig(n_layers=layers, d_model=128, n_heads=4, d_head=32, d_mlp=512,
                       attn_rate=0.5, attn_mix="sum", causal=False, eq_token=False)
-    model = build_model(cfg, p, 0) if run is None else deepened(run, layers)
+    model = build_model(cfg, p, 0) if run is None else deepen(load_run_model(run)[0], layers)
     print(f"model: {'random' if run is None else run + ' with zero blocks'}, {layers} layers")
     pairs = torch.cartesian_prod(torch.arange(p), torch.arange(p))
     with torch.no_grad():

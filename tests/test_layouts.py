@@ -14,6 +14,7 @@ from reference_forwards import clockpizza, hooked_transformer, relative_error
 from safetensors.torch import save_file
 
 from groklab.errors import GroklabError
+from groklab.models import deepen
 from groklab.models.io import build_imported, import_model
 
 TOL = 1e-5
@@ -277,21 +278,6 @@ def test_a_trained_hooked_transformer_is_read_as_it_runs(tmp_path, layers, norm,
     assert saved["algorithm"] in ("lookup", "unknown")  # 20 steps learn no algorithm
 
 
-def _deepen(model, layers: int):
-    """The same function at depth: extra blocks whose weights are all zero add nothing."""
-    from dataclasses import replace
-
-    from groklab.config import ModelConfig  # noqa: F401
-    from groklab.models import build_model
-
-    deep = build_model(replace(model.cfg, n_layers=layers), model.p, 0)
-    own = dict(model.named_parameters())
-    with torch.no_grad():
-        for name, param in deep.named_parameters():
-            param.copy_(own[name] if name in own else torch.zeros_like(param))
-    return deep
-
-
 def test_a_deep_clock_is_named_by_its_logits():
     """Gradient symmetricity votes at one layer only; a 2-layer clock is still a clock, and its
     inputs meet as a pair (each head copies one token into its own slot)."""
@@ -303,7 +289,7 @@ def test_a_deep_clock_is_named_by_its_logits():
 
     data = make_dataset(TaskConfig(name="add", p=31, frac_train=0.3))
     shallow = analyze_model(fourier_transformer(31), data, {"kind": "test"})
-    deep_model = _deepen(fourier_transformer(31), 2)
+    deep_model = deepen(fourier_transformer(31), 2)
     pairs = torch.as_tensor(data.pairs)
     with torch.no_grad():
         assert torch.allclose(deep_model.logits(pairs), fourier_transformer(31).logits(pairs),
@@ -356,7 +342,7 @@ def test_layers_read_a_deep_clock_layer_by_layer():
     from groklab.tasks import make_dataset
 
     data = make_dataset(TaskConfig(name="add", p=31, frac_train=0.3))
-    r = analyze_model(_deepen(fourier_transformer(31), 2), data, {"kind": "test"})
+    r = analyze_model(deepen(fourier_transformer(31), 2), data, {"kind": "test"})
     first, second = r.layers
     assert r.key_frequencies == [3, 7, 11]
     assert first.neuron_key_share >= 0.95 and set(first.neuron_top) >= {3, 7, 11}
