@@ -87,25 +87,59 @@ def character_mlp(group: str = "S5", irreps=("(4,1)", "(1,1,1,1,1)"), alphas=Non
     from groklab.groups.irreps import resolve
 
     g = make_group(group, element_order)
-    reps = [resolve(g, all_irreps(g), name) for name in irreps]
+    reps = [resolve(g, all_irreps(g), name).matrices for name in irreps]
+    return representation_mlp(g.order, reps, alphas, scale)
+
+
+def coset_permutations(group: str, subgroup: str) -> np.ndarray:
+    """The permutation matrices of G acting on the right cosets Hx of a subgroup of the class
+    labelled `subgroup` (Hx·a = H(x·a)), so that ρ(a)ρ(b) = ρ(a·b). # [n, index, index]"""
+    from groklab.groups.elements import make_group
+    from groklab.groups.subgroups import catalogue
+
+    g = make_group(group)
+    cat = catalogue(g)
+    cls = next(c for c in cat.classes if c.label == subgroup)
+    h = cat.subgroups[cls.members[0]]
+    coset = g.table[h, :].min(0)  # the coset Hx of every element x, by its least element
+    ids = {c: i for i, c in enumerate(np.unique(coset))}
+    reps = [int(np.flatnonzero(coset == c)[0]) for c in ids]
+    k = len(reps)
+    mats = np.zeros((g.order, k, k))
+    for a in range(g.order):
+        for i, x in enumerate(reps):
+            mats[a, i, ids[coset[g.table[x, a]]]] = 1.0
+    return mats
+
+
+def coset_mlp(group: str = "S5", subgroups=("S4",), scale: float = 6.0):
+    """character_mlp on the permutation representations of G on the cosets of each subgroup: every
+    neuron's a-part is the indicator of a right coset of a conjugate of H, its b-part of a left
+    coset; logit(c) = scale · Σ_H χ_{Ind_H}(a·b·c⁻¹), the number of cosets a·b·c⁻¹ fixes."""
+    return representation_mlp(len(coset_permutations(group, subgroups[0])),
+                              [coset_permutations(group, s) for s in subgroups], None, scale)
+
+
+def representation_mlp(n: int, reps: list[np.ndarray], alphas=None, scale: float = 6.0):
+    """The character_mlp construction on any representations (matrices [n, d, d] each, with
+    ρ(a)ρ(b) = ρ(a·b)): logit(c) = scale · Σ α tr(ρ(a·b) ρ(c)ᵀ)."""
     alphas = [scale * a for a in ([1.0] * len(reps) if alphas is None else list(alphas))]
-    d_model = sum(r.dim ** 2 for r in reps)
-    d_mlp = sum(2 * r.dim ** 3 for r in reps)
-    n = g.order
+    d_model = sum(r.shape[1] ** 2 for r in reps)
+    d_mlp = sum(2 * r.shape[1] ** 3 for r in reps)
     w_a, w_b = np.zeros((n, d_model)), np.zeros((n, d_model))
     w_in, w_u = np.zeros((2 * d_model, d_mlp)), np.zeros((d_mlp, n))
     slot, neuron = 0, 0
     for rep, alpha in zip(reps, alphas):
-        d = rep.dim
-        w_a[:, slot:slot + d * d] = rep.matrices.reshape(n, d * d)
-        w_b[:, slot:slot + d * d] = rep.matrices.reshape(n, d * d)
+        d = rep.shape[1]
+        w_a[:, slot:slot + d * d] = rep.reshape(n, d * d)
+        w_b[:, slot:slot + d * d] = rep.reshape(n, d * d)
         for i in range(d):
             for j in range(d):
                 for k in range(d):
                     for sign in (1.0, -1.0):
                         w_in[slot + i * d + k, neuron] = 1.0
                         w_in[d_model + slot + k * d + j, neuron] = sign
-                        w_u[neuron] = sign * alpha / 4 * rep.matrices[:, i, j]
+                        w_u[neuron] = sign * alpha / 4 * rep[:, i, j]
                         neuron += 1
         slot += d * d
     cfg = ModelConfig(kind="mlp", d_model=d_model, d_mlp=d_mlp, act="quadratic",

@@ -31,6 +31,9 @@ VIEW_RATIO = 25.0  # cyclic views: energy >= this x the noise floor
 FLOOR_PERCENTILE = 25  # cyclic views: the noise floor is this percentile of the energies
 MIN_CLUSTER_SHARE = 0.02  # cyclic neuron view: a cluster of >= max(2, this x d_mlp) neurons
 NEURON_FVE = 0.85  # a neuron belongs to its best frequency / irrep when it explains this much
+COSET_CONCENTRATED = 1.0  # groups: an operand part is coset-concentrated when min_H C_H < this
+# (Stander et al. 2024; null: a random function gives about [G:H] >= 2, measured as null_min_c)
+COSET_EXACT = 0.01  # ... and constant on the cosets up to this share of its variance
 
 # ---- program families (cyclic) ----------------------------------------------------------------
 EXPLAIN_AGREEMENT = 0.90  # a family explains the network: held-out agreement >= this

@@ -8,7 +8,8 @@ import torch
 from groklab.analysis.grokking import phases
 from groklab.analysis.group.analyze import GroupAnalysisResult, analyze_group_model
 from groklab.analysis.trends import lead
-from groklab.analysis.group.representations import group_progress
+from groklab.analysis.group.cosets import coset_progress
+from groklab.analysis.group.representations import group_progress, view_of
 from groklab.engine.tracking import Curve
 from groklab.sources import Loaded
 from groklab.synth.group_program import (GroupExtractResult, curve_point, extract_group_model,
@@ -25,8 +26,12 @@ class Progress:
     def at(self, epoch: int) -> None:
         if self.result.snapshot is None:  # not a group: nothing to measure in irreps
             return
-        self.points.append(group_progress(self.loaded.model, self.loaded.data, epoch,
-                                          self.result.key_irreps))
+        point = group_progress(self.loaded.model, self.loaded.data, epoch, self.result.key_irreps)
+        if self.result.cosets is not None:
+            view = view_of(self.loaded.data)
+            point.coset_fraction, point.coset_median_c = coset_progress(
+                self.loaded.model, self.loaded.data, view)
+        self.points.append(point)
 
     def finish(self) -> None:
         self.result.progress = self.points

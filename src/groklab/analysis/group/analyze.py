@@ -12,6 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from groklab.analysis.group.characters import compare, fit_program
+from groklab.analysis.group.cosets import applies, coset_analysis
 from groklab.analysis.grokking import Phases
 from groklab.analysis.group.representations import (GroupProgressPoint, GroupSnapshot, group_snapshot,
                                                     model_logits, scores, structure_of_data,
@@ -52,6 +53,7 @@ class GroupAnalysisResult:
     snapshot: GroupSnapshot | None  # None when the table is not (isotopic to) a group
     irreps: list[dict]  # name, dim, kind (1 real, 2 a complex pair) of every irrep
     notes: list[str] = field(default_factory=list)
+    cosets: dict | None = None  # the coset account beside the irreps (analysis.group.cosets)
     phases: Phases | None = None
     progress: list[GroupProgressPoint] | None = None
     lead: dict | None = None
@@ -89,6 +91,8 @@ class GroupAnalysisResult:
                      f"{pct(prog['program_accuracy'])}, agreement {pct(prog['agreement'])} (held "
                      f"out {pct(prog['test_agreement'])}), network without the key irreps "
                      f"{pct(prog['ablated_accuracy'])}; the verdict: groklab extract")
+        if self.cosets is not None:
+            lines += coset_lines(self.cosets, prog)
         if self.phases is not None:
             ph = self.phases
             lines.append(f"phases: memorization ends {ph.memorization_end}, circuit formation ends "
@@ -96,6 +100,29 @@ class GroupAnalysisResult:
                          f"{ph.grokked_epoch}; lead {self.lead}")
         lines += [f"note: {n}" for n in self.notes]
         return lines
+
+
+def coset_lines(c: dict, characters: dict) -> list[str]:
+    """The coset account in a few lines, beside the character program's evidence."""
+    pct = lambda x: "-" if x is None else f"{x:.1%}"  # noqa: E731
+    wins = ", ".join(f"{k} {v}" for k, v in list(c["winning_subgroups"].items())[:5]) or "none"
+    lines = [f"cosets: {pct(c['fraction_concentrated'])} of {c['parts']} operand parts "
+             f"concentrated (min C < 1; random functions {c['null_min_c']:.2f}), "
+             f"{pct(c['fraction_below_0_01'])} below 0.01, median min C {c['median_min_c']:.3g}; "
+             f"winning subgroups: {wins}; sides {c['sides']}; dictionary agreement "
+             f"{pct(c['dictionary_agreement'])}"]
+    prog = c.get("program") or {}
+    if prog.get("evidence"):
+        fve = lambda p: (p.get("evidence") or {}).get("logit_fve")  # noqa: E731
+        lines.append(f"coset program over {prog['subgroups']}: logit FVE {fve(prog):.3f} (character "
+                     f"program {fve(characters) or 0:.3f}), agreement {pct(prog['agreement'])}, "
+                     f"network without its irreps {pct(prog['ablated_accuracy'])}")
+    act = c.get("activation")
+    if act:
+        lines.append(f"{act['activation']} -> |x|: accuracy {act['abs']['accuracy']:.4f}, loss "
+                     f"{act['abs']['loss']:.3g} (network {act['network']['accuracy']:.4f}, "
+                     f"{act['network']['loss']:.3g})")
+    return lines
 
 
 def structure_notes(data: Dataset, structure) -> list[str]:
@@ -133,6 +160,7 @@ def analyze_group_model(model: HookedModel, data: Dataset, source: dict,
     if not snap.keys.names:
         notes.append("no key irreps by the rule: the model shows no representation algorithm")
     irreps = [{"name": r.name, "dim": r.dim, "kind": r.kind} for r in view.irreps]
+    cosets = coset_analysis(model, data, view, logits).to_dict() if applies(view, model) else None
     return GroupAnalysisResult(
         schema_version=ANALYSIS_SCHEMA, kind="group", source=source, task=data.task.name,
         group=view.group.name, element_order=data.task.element_order, p=view.group.order,
@@ -145,7 +173,7 @@ def analyze_group_model(model: HookedModel, data: Dataset, source: dict,
         algorithm=check.algorithm,
         program={**dataclasses.asdict(check), "irreps": program.irreps, "alpha": program.alpha,
                  "scale": program.scale},
-        snapshot=snap, irreps=irreps, notes=notes)
+        snapshot=snap, irreps=irreps, notes=notes, cosets=cosets)
 
 
 def analyze_table_model(model: HookedModel, data: Dataset, source: dict, structure,

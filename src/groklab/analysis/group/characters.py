@@ -55,6 +55,11 @@ class CharacterProgram:
     def answer(self, view: GroupView, ab: np.ndarray, drop: str | None = None) -> np.ndarray:
         return self.logits(view, ab, drop).argmax(1)
 
+    @property
+    def ablated_irreps(self) -> list[str]:
+        """The irreps whose product component the program claims (removed in the ablation)."""
+        return list(self.irreps)
+
 
 def fit_program(view: GroupView, logits: np.ndarray, data: Dataset, names: list[str],
                 temperature: bool = True) -> CharacterProgram:
@@ -123,7 +128,7 @@ def compare(view: GroupView, program: CharacterProgram, logits: np.ndarray,
     right, agree = answers == labels, answers == net
     ablated, necessity, substituted = None, {}, None
     if program.irreps:
-        excluded = excluded_logits(view, logits, program.irreps)
+        excluded = excluded_logits(view, logits, program.ablated_irreps)
         ablated = strict_accuracy(excluded, labels, float(logits.std()))
         substituted = excluded + prog_logits
         necessity = {k: float((program.answer(view, ab, drop=k) == labels).mean())

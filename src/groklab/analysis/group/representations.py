@@ -359,6 +359,8 @@ class GroupProgressPoint:
     excluded_loss: float  # logits without it, training pairs
     key_embed_fraction: float  # isotypic fraction of the embeddings in the final key irreps
     weight_norm: float
+    coset_fraction: float | None = None  # operand parts with min C < 1 (analysis.group.cosets)
+    coset_median_c: float | None = None  # their median min C
 
 
 @dataclass
