@@ -221,3 +221,47 @@ def test_coset_progress_and_where_the_account_applies():
     assert not cs.applies(view_of(c7), small)  # prime order: no proper subgroup
     assert analyze_group_model(small, c7, {"kind": "test"}).cosets is None
     assert dataclasses.fields(cs.CosetAnalysis)  # the record's fields are its schema
+
+
+def test_the_coset_program_is_extracted_verified_and_runs(tmp_path):
+    import subprocess
+    import sys
+
+    from groklab.synth.group_program import extract_group_model
+
+    data, view = _s5()
+    model = coset_mlp("S5", ("F20",))
+    result = extract_group_model(model, data, {"kind": "test"}, "cosets")
+    d = result.to_dict()
+    assert (d["program_kind"], d["algorithm"], d["verdict"]) == ("cosets", "cosets", "algorithmic")
+    assert d["subgroups"] == ["F20"] and d["key_irreps"] == ["(2,2,1)"]
+    assert "cosets" in d["verification"]["rule"]
+    path = tmp_path / "program.py"
+    path.write_text(result.source_code)
+    assert "coset program" in result.source_code.splitlines()[0]
+    g = view.group
+    a, b = 17, 93
+    out = subprocess.run([sys.executable, str(path), str(a), str(b)], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert int(out[0]) == g.table[view.structure.sigma[a], view.structure.tau[b]]
+    # the same network's character program reads the irrep the coset module holds
+    characters = extract_group_model(model, data, {"kind": "test"}).to_dict()
+    assert characters["program_kind"] == "characters" and characters["key_irreps"] == ["(2,2,1)"]
+    # an untrained network has no coset program that passes
+    cfg = ModelConfig(kind="mlp", d_model=64, d_mlp=64, embed="separate", bias=False)
+    untrained = extract_group_model(build_model(cfg, g.order, 0).double(), data, {}, "cosets")
+    assert untrained.verdict != "algorithmic" and untrained.algorithm == "lookup"
+
+
+def test_program_cosets_on_a_task_without_cosets_is_one_line(tmp_path):
+    from conftest import groklab_cli, handbuilt_run
+
+    store = handbuilt_run(tmp_path / "run")
+    out = groklab_cli("extract", str(store.path), "--program", "cosets", "--no-curve")
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "group tasks" in out.stderr and not (store.path / "program.json").exists()
+    from groklab.synth.group_program import extract_group_model
+    c7 = make_dataset(TaskConfig(name="group", group="C7", frac_train=0.5))
+    small = build_model(ModelConfig(kind="mlp", d_model=8, d_mlp=8, embed="separate"), 7, 0)
+    with pytest.raises(GroklabError, match="C7 has no proper non-trivial subgroup"):
+        extract_group_model(small, c7, {}, "cosets")

@@ -250,7 +250,7 @@ def test_group_view_fibres_are_the_pairs_with_each_product():
     assert (view.pair_product[view.fibre] == np.arange(g.order)[None, :]).all()
 
 
-GROUP_FIGURES = ("fig-curves", "fig-irreps", "fig-irrep-ablations", "fig-progress",
+GROUP_FIGURES = ("fig-curves", "fig-irreps", "fig-irrep-ablations", "fig-progress", "fig-cosets",
                  "fig-characters")
 
 

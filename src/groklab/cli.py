@@ -199,11 +199,12 @@ def cmd_extract(args: argparse.Namespace) -> int:
     target = Path(args.target)
     if target.is_dir():
         result = extract_run(target, args.checkpoint, args.o, args.json,
-                             with_curve=not args.no_curve, on_checkpoint=ticker(args.quiet, "extract"))
+                             with_curve=not args.no_curve, on_checkpoint=ticker(args.quiet, "extract"),
+                             program=args.program)
         out = Path(args.o) if args.o else RunStore(target).file(PROGRAM_FILE)
     else:
         result = extract_file(target, args.layout, args.task, args.act, args.o, args.json,
-                              args.config, table=args.table)
+                              args.config, table=args.table, program=args.program)
         out = Path(args.o) if args.o else target.with_suffix(".program.py")
     print("\n".join(result.summary_lines()))
     if args.compare:
@@ -423,6 +424,8 @@ def _extract_parser(sub) -> None:
     p.add_argument("-o", default=None, metavar="PROGRAM_PY", help="where to write the program")
     p.add_argument("--json", default=None, help="where to write the JSON result")
     p.add_argument("--no-curve", action="store_true", help="skip the program over every checkpoint")
+    p.add_argument("--program", default=None, choices=("characters", "cosets"),
+                   help="group tasks: the character program (default) or the coset program")
     p.add_argument("--compare", default=None, metavar="RUN",
                    help="another run (e.g. Grokfast vs plain): is it the same kind of program?")
     _cpu_flags(p)

@@ -65,7 +65,7 @@ MEMORIZING_AGREEMENT = 0.10  # memorizing: held-out agreement with the network <
 LOOKUP_AGREEMENT = 0.5  # groups: characters only when the program agrees this much held out
 EXPLAIN_MIN_FVE = 0.5  # a program explains the network: it explains this share of the logit
 # variance (null: a program fitted to an untrained network's logits explains ~0)
-ALGORITHMIC_PROGRAMS = ("clock", "pizza", "characters")
+ALGORITHMIC_PROGRAMS = ("clock", "pizza", "characters", "cosets")
 VERDICTS = ("algorithmic", "partial", "memorizing", "unfitted", "different_function")
 
 

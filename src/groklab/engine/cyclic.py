@@ -16,6 +16,7 @@ from groklab.analysis.cyclic.probe import Probe
 from groklab.analysis.cyclic.progress import emergence, measure
 from groklab.analysis.trends import lead, spearman
 from groklab.engine.tracking import Curve
+from groklab.errors import GroklabError
 from groklab.sources import Loaded
 from groklab.synth.cyclic_program import (ExtractResult, curve_point, extract_with_frame,
                                           first_correct)
@@ -78,7 +79,11 @@ class CyclicDomain:
     def progress(self, result: AnalysisResult, frame: Frame, loaded: Loaded) -> Progress:
         return Progress(result, frame, loaded)
 
-    def extract(self, loaded: Loaded, source: dict) -> tuple[ExtractResult, Frame]:
+    def extract(self, loaded: Loaded, source: dict, program: str | None = None
+                ) -> tuple[ExtractResult, Frame]:
+        if program is not None:
+            raise GroklabError(f"--program {program}: choosing the program applies to group tasks; "
+                               f"on {loaded.data.task.name} the family is read from the logits")
         return extract_with_frame(loaded.model, loaded.data, source)
 
     def curve(self, result: ExtractResult, frame: Frame, loaded: Loaded) -> Curve:

@@ -42,8 +42,10 @@ class Domain(Protocol):
     def progress(self, result: Any, state: Any, loaded: Loaded) -> Tracker:
         """Fills the result's progress measures and phases over every checkpoint."""
 
-    def extract(self, loaded: Loaded, source: dict) -> tuple[Any, Any]:
-        """(the program of the loaded model, verified and emitted; the state its curve needs)."""
+    def extract(self, loaded: Loaded, source: dict, program: str | None = None
+                ) -> tuple[Any, Any]:
+        """(the program of the loaded model, verified and emitted; the state its curve needs);
+        `program` names one of the domain's programs (None: its default), one line if unknown."""
 
     def curve(self, result: Any, state: Any, loaded: Loaded) -> Tracker:
         """Fills the result's program curve over every checkpoint."""

@@ -12,8 +12,11 @@ from groklab.analysis.group.cosets import coset_progress
 from groklab.analysis.group.representations import group_progress, view_of
 from groklab.engine.tracking import Curve
 from groklab.sources import Loaded
-from groklab.synth.group_program import (GroupExtractResult, curve_point, extract_group_model,
-                                     first_correct)
+from groklab.analysis.group.characters import fit_program
+from groklab.analysis.group.cosets import fit_coset_program
+from groklab.errors import GroklabError
+from groklab.synth.group_program import (PROGRAMS, GroupExtractResult, curve_point,
+                                         extract_group_model, first_correct)
 from groklab.tasks import Dataset
 
 
@@ -51,13 +54,19 @@ class GroupDomain:
     def progress(self, result: GroupAnalysisResult, state, loaded: Loaded) -> Progress:
         return Progress(result, loaded)
 
-    def extract(self, loaded: Loaded, source: dict) -> tuple[GroupExtractResult, None]:
+    def extract(self, loaded: Loaded, source: dict, program: str | None = None
+                ) -> tuple[GroupExtractResult, None]:
+        if program not in (None, *PROGRAMS):
+            raise GroklabError(f"--program {program!r}: a group task's program is one of "
+                               f"{', '.join(PROGRAMS)}")
         with torch.no_grad():
-            return extract_group_model(loaded.model, loaded.data, source), None
+            return extract_group_model(loaded.model, loaded.data, source,
+                                       program or "characters"), None
 
     def curve(self, result: GroupExtractResult, state, loaded: Loaded) -> Curve:
         names = result.program.irreps
-        return Curve(result, loaded, lambda e: curve_point(loaded.model, loaded.data, names, e),
+        fit = fit_coset_program if result.program.kind == "cosets" else fit_program
+        return Curve(result, loaded, lambda e: curve_point(loaded.model, loaded.data, names, e, fit),
                      first_correct)
 
     def describe(self, data: Dataset) -> str:

@@ -86,14 +86,14 @@ def analyze_run(path: str | Path, checkpoint: int | None = None, with_progress: 
 
 def extract_run(path: str | Path, checkpoint: int | None = None, out: str | Path | None = None,
                 json_path: str | Path | None = None, with_curve: bool = True,
-                on_checkpoint: Progress | None = None):
+                on_checkpoint: Progress | None = None, program: str | None = None):
     """Extract and verify the program of a run's checkpoint (the last by default); write the
     source (RUN/program.py or `out`) and RUN/program.json (or `json_path`)."""
     store = RunStore(path)
     with _writing(store, True):
         loaded = load_run(path, checkpoint)
         domain = domain_for(loaded.data)
-        result, state = domain.extract(loaded, program_source(loaded))
+        result, state = domain.extract(loaded, program_source(loaded), program)
         if with_curve:
             run_pass(loaded, [domain.curve(result, state, loaded)], on_checkpoint)
         _write_program(result, Path(out) if out else store.file(PROGRAM_FILE),
@@ -145,13 +145,13 @@ def analyze_file(path: str | Path, layout: str | None = None, task: str | None =
 def extract_file(path: str | Path, layout: str | None = None, task: str | None = None,
                  act: str | None = None, out: str | Path | None = None,
                  json_path: str | Path | None = None, config_path: str | Path | None = None,
-                 table: str | None = None):
+                 table: str | None = None, program: str | None = None):
     """Extract the program of a model file users bring (task inferred from accuracy if not given;
     it only scores the program)."""
     loaded = load_file(path, layout, task, None, act, None, DEFAULT_FILE_DATA_SEED, config_path,
                        table)
     with torch.no_grad():
-        result, _ = domain_for(loaded.data).extract(loaded, program_source(loaded))
+        result, _ = domain_for(loaded.data).extract(loaded, program_source(loaded), program)
     write_text(Path(out) if out else Path(path).with_suffix(".program.py"), result.source_code)
     if json_path:
         write_json(Path(json_path), result.to_dict())

@@ -354,12 +354,38 @@ def group_progress(points: list[dict], phases: dict | None = None) -> go.Figure:
                                  line=dict(color=color)), 1, 1)
     fig.add_trace(go.Scatter(x=x, y=[p["key_embed_fraction"] for p in points],
                              name="key-irrep fraction", line=dict(color="#FFA15A")), 2, 1)
+    if any(p.get("coset_fraction") is not None for p in points):
+        fig.add_trace(go.Scatter(x=x, y=[p.get("coset_fraction") for p in points],
+                                 name="coset-concentrated parts (min C < 1)",
+                                 line=dict(color="#19D3F3")), 2, 1)
     fig.update_xaxes(type="log", title_text="epoch", row=2, col=1)
     fig.update_xaxes(type="log", row=1, col=1)
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], row=2, col=1)
     _shade_phases(fig, phases, rows=2)
     fig.update_layout(**{**LAYOUT, "height": 620})
+    return fig
+
+
+def coset_concentration(cosets: dict) -> go.Figure:
+    """Left: operand parts per winning subgroup class (concentrated parts only). Right: every
+    part's min C, sorted, against the threshold 1 and what random functions give."""
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.45, 0.55], horizontal_spacing=0.1,
+                        subplot_titles=("winning subgroup (parts with min C < 1)",
+                                        "min C per operand part, sorted"))
+    wins = cosets["winning_subgroups"]
+    fig.add_trace(go.Bar(x=list(wins), y=list(wins.values()), marker_color=KEY_COLOR,
+                         name="parts", showlegend=False), 1, 1)
+    for side, color in (("left", "#636EFA"), ("right", "#00CC96")):
+        c = sorted(n[side]["c"] for n in cosets["neurons"] if n[side])
+        fig.add_trace(go.Scatter(x=list(range(len(c))), y=_floor(c, 1e-8), mode="markers",
+                                 marker=dict(size=4, color=color),
+                                 name=f"{side} operand ({'a' if side == 'left' else 'b'})"), 1, 2)
+    for y, text in ((1.0, "threshold 1"), (cosets["null_min_c"], "random functions")):
+        fig.add_hline(y=y, line=dict(color="#888", dash="dot"), annotation_text=text, row=1, col=2)
+    fig.update_yaxes(type="log", title_text="min over subgroups of C", row=1, col=2)
+    fig.update_yaxes(title_text="operand parts", row=1, col=1)
+    fig.update_layout(**{**LAYOUT, "height": 420})
     return fig
 
 

@@ -33,6 +33,8 @@ def _group_figures(ctx: ReportContext) -> list:
                  ("fig-irrep-ablations", figures.irrep_ablations(a))]
     if a.get("progress"):
         figs.append(("fig-progress", figures.group_progress(a["progress"], phases)))
+    if a.get("cosets"):
+        figs.append(("fig-cosets", figures.coset_concentration(a["cosets"])))
     if terms:
         figs.append(("fig-characters", figures.character_interference(terms)))
     return figs + llc_figures(ctx)
@@ -63,6 +65,52 @@ def _irrep_sections(a: dict, divs: dict) -> list[str]:
     ]
 
 
+def _coset_section(a: dict, divs: dict) -> list[str]:
+    """Stander et al.'s coset account beside the irreps: concentration, the dictionary and both
+    programs' evidence on the same network."""
+    c = a.get("cosets")
+    if not c:
+        return []
+    pct = lambda x: "-" if x is None else f"{x:.1%}"  # noqa: E731
+    lead = (f"{pct(c['fraction_concentrated'])} of the {c['parts']} operand parts (each neuron's "
+            f"pre-activation as a function of a, and of b) are constant on the cosets of one "
+            f"subgroup up to less than their total variance (min C < 1; random functions give "
+            f"{c['null_min_c']:.2f}), {pct(c['fraction_below_0_01'])} below 0.01. A function "
+            f"constant on the cosets of H lies in the permutation module Ind_H 1: the dictionary "
+            f"lists its irreps; {pct(c['dictionary_agreement'])} of the concentrated parts read "
+            f"an irrep of their subgroup's module. Rule: {c['rule']}.")
+    dictionary = _table(["subgroup", "order", "index", "parts", "irreps of Ind_H 1"],
+                        [[d["subgroup"], d["order"], d["index"],
+                          c["winning_subgroups"].get(d["subgroup"], 0),
+                          ", ".join(f"{k}×{v}" if v > 1 else k for k, v in d["irreps"].items())]
+                         for d in c["dictionary"]])
+    return [_section("Cosets beside irreps", lead, divs.get("fig-cosets", "") + dictionary
+                     + _programs_table(a, c))]
+
+
+def _programs_table(a: dict, c: dict) -> str:
+    """The character and coset programs' evidence against the same network, side by side."""
+    progs = [("characters", a.get("program") or {}), ("cosets", c.get("program") or {})]
+    ev = lambda p, k: (p.get("evidence") or {}).get(k)  # noqa: E731
+    rows = [["terms", ", ".join(a.get("key_irreps") or []) or "-",
+             ", ".join(c["program"].get("subgroups") or []) or "-"],
+            ["logit FVE", *[_fmt(ev(p, "logit_fve"), 3) for _, p in progs]],
+            ["held-out KL", *[_fmt(ev(p, "heldout_kl"), 3) for _, p in progs]],
+            ["agreement (held out)", *[f"{_fmt(p.get('agreement'))} ({_fmt(p.get('test_agreement'))})"
+                                       for _, p in progs]],
+            ["substitution loss", *[_fmt(ev(p, "substitution_loss"), 3) for _, p in progs]],
+            ["network without the program's irreps", *[_fmt(p.get("ablated_accuracy"))
+                                                       for _, p in progs]]]
+    act = c.get("activation")
+    note = ""
+    if act:
+        note = (f"<p>The activation experiment: {act['activation']} replaced by |x| in every "
+                f"neuron gives accuracy {_fmt(act['abs']['accuracy'])} and loss "
+                f"{_fmt(act['abs']['loss'], 3)} (the network: {_fmt(act['network']['accuracy'])}, "
+                f"{_fmt(act['network']['loss'], 3)}).</p>")
+    return _table(["", "character program", "coset program"], rows) + note
+
+
 def _character_section(ctx: ReportContext, divs: dict) -> list[str]:
     """The character program (program.json), with its terms for one held-out pair."""
     if not ctx.program:
@@ -71,9 +119,13 @@ def _character_section(ctx: ReportContext, divs: dict) -> list[str]:
     if "program_accuracy" not in ctx.analysis.get("program", {}):  # a table that is no group
         return [_section("The program", f"Algorithm {v['algorithm']} ({v['algorithm_rule']}); "
                          f"verdict {v['verdict']}.", f"<pre>{esc(_short(ctx.program_source or ''))}</pre>")]
+    cosets = ctx.program.get("program_kind") == "cosets"
+    title, formula = (("The coset program", "logit(c) = Σ_H β_H χ_H(a·b·c⁻¹), χ_H counting the "
+                       f"cosets of H fixed, over {ctx.program.get('subgroups')}. ") if cosets else
+                      ("The character program", "logit(c) = Σ_ρ α_ρ χ_ρ(a·b·c⁻¹) over the key irreps. "))
     return [_section(
-        "The character program", f"logit(c) = Σ_ρ α_ρ χ_ρ(a·b·c⁻¹) over the key irreps. "
-        f"Algorithm {v['algorithm']} ({v['algorithm_rule']}); verdict {v['verdict']} "
+        title, formula
+        + f"Algorithm {v['algorithm']} ({v['algorithm_rule']}); verdict {v['verdict']} "
         f"({v['rule']}).",
         divs.get("fig-characters", "")
         + program_rows(ctx, [
@@ -83,7 +135,7 @@ def _character_section(ctx: ReportContext, divs: dict) -> list[str]:
              f"{_fmt(v['agreement'])} ({_fmt(v['test_agreement'])})"],
             ["train cross-entropy: program / network",
              f"{_fmt(v['program_train_loss'])} / {_fmt(v['network_train_loss'])}"],
-            ["network accuracy without the key irreps", _fmt(v["ablated_accuracy"])],
+            ["network accuracy without the program's irreps", _fmt(v["ablated_accuracy"])],
             ["program accuracy without each irrep", json.dumps(v["necessity"])],
             ["constants vs lookup entries", f"{v['n_constants']} vs {v['lookup_entries']}"],
         ]) + f"<pre>{esc(_short(ctx.program_source or ''))}</pre>")]
@@ -98,6 +150,7 @@ def render_group(ctx: ReportContext, plotly_js: str) -> str:
     if "fig-progress" in divs:
         sections.append(_section("Progress measures", "The final key irreps measured at every "
                                  f"checkpoint; lead: {a.get('lead')}.", divs["fig-progress"]))
+    sections += _coset_section(a, divs)
     sections += llc_section(ctx, divs, "the key irreps' restricted and excluded losses")
     sections += [*_character_section(ctx, divs), run_section(ctx)]
     return page(ctx, plotly_js, f"composition in {a['group']}", _cards(ctx), sections, scripts)

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from groklab.analysis.evidence import EXPLAIN_RULE
 from groklab.analysis.group.characters import CharacterProgram, fit_program, program_terms
 from groklab.analysis.group.representations import choose_key_irreps, model_logits, scores, view_of
+from groklab.analysis.group.cosets import applies, fit_coset_program, winning_labels
+from groklab.errors import GroklabError
+from groklab.groups.subgroups import MAX_CATALOGUE
 from groklab.models import HookedModel
 from groklab.rules import LOOKUP_MAX_TEST_ACC, RIGHT
 from groklab.rules import verdict as rule_verdict
@@ -46,8 +49,10 @@ class GroupExtractResult(ProgramResult):
         v, prog = self.verification, self.program
         lines = [
             f"algorithm: {v.algorithm}   verdict: {v.verdict}   ({v.rule})",
-            f"program: logit(c) = {prog.scale:.3g} * sum over {list(prog.irreps)} of alpha * "
-            f"chi(a.b.c^-1), alpha {[round(a, 4) for a in prog.alpha]} ({prog.group})",
+            f"program ({prog.kind}): logit(c) = {prog.scale:.3g} * sum over {list(prog.irreps)} "
+            f"of alpha * chi(a.b.c^-1), alpha {[round(a, 4) for a in prog.alpha]} ({prog.group})"
+            + (f"; permutation characters spanning {list(prog.ablated_irreps)}"
+               if prog.kind == "cosets" else ""),
             *self.check_lines(),
             f"  substitution: train cross-entropy {v.program_train_loss:.3g} (program) vs "
             f"{v.network_train_loss:.3g} (network)",
@@ -66,20 +71,34 @@ class GroupExtractResult(ProgramResult):
         d = to_jsonable(dataclasses.asdict(self))
         d["program"].pop("elements")
         d["program"].pop("characters")
+        cosets = self.program.kind == "cosets"
         return {"verdict": self.verdict, "algorithm": self.algorithm,
-                "key_irreps": list(self.program.irreps),
+                "program_kind": self.program.kind,
+                "key_irreps": list(self.program.ablated_irreps),
+                "subgroups": list(self.program.irreps) if cosets else None,
                 "program_accuracy": self.emitted_accuracy,
                 "agreement": self.verification.agreement, "group": self.program.group, **d}
 
 
-def extract_group_model(model: HookedModel, data: Dataset, source: dict) -> GroupExtractResult:
+PROGRAMS = ("characters", "cosets")
+
+
+def extract_group_model(model: HookedModel, data: Dataset, source: dict,
+                        program_kind: str = "characters") -> GroupExtractResult:
+    """The character program on the key irreps, or (program_kind "cosets") the coset program on
+    the winning subgroup classes (analysis.group.cosets)."""
     model.eval()
     view = view_of(data)
     logits, _ = model_logits(model, data)
+    if program_kind == "cosets" and not applies(view, model):
+        raise GroklabError(_no_cosets(view, model))
     if view is None:
         return _extract_table(data, source, logits)
-    keys = choose_key_irreps(view, model, data, logits)
-    program = fit_program(view, logits, data, keys.names)
+    if program_kind == "cosets":
+        program = fit_coset_program(view, logits, data, winning_labels(model, data, view))
+    else:
+        keys = choose_key_irreps(view, model, data, logits)
+        program = fit_program(view, logits, data, keys.names)
     check = verify_program(view, program, logits, data)
     header = {**{k: v for k, v in source.items() if v is not None}, "algorithm": check.algorithm,
               "verdict": check.verdict, "accuracy_all_pairs": round(check.program_accuracy, 6),
@@ -95,6 +114,17 @@ def extract_group_model(model: HookedModel, data: Dataset, source: dict) -> Grou
     return GroupExtractResult(source=source, program=program, verification=check,
                               source_code=code, emitted_accuracy=emitted,
                               terms=_example_terms(view, program, data, check.algorithm))
+
+
+def _no_cosets(view, model: HookedModel) -> str:
+    if view is None:
+        return "--program cosets: the table is not (isotopic to) a group, so it has no cosets"
+    if view.group.order > MAX_CATALOGUE:
+        return (f"--program cosets: {view.group.name} has {view.group.order} elements; the "
+                f"subgroup catalogue covers at most {MAX_CATALOGUE}")
+    if model.cfg.d_mlp == 0 or getattr(model.cfg, "n_layers", 1) != 1:
+        return "--program cosets reads the neurons of one-layer networks; this model has none or several layers"
+    return f"--program cosets: {view.group.name} has no proper non-trivial subgroup"
 
 
 def _extract_table(data: Dataset, source: dict, logits) -> GroupExtractResult:
@@ -132,14 +162,16 @@ def _example_terms(view, program: CharacterProgram, data: Dataset, algorithm: st
     return program_terms(view, list(program.irreps), list(program.alpha), int(a), int(b))
 
 
-def curve_point(model: HookedModel, data: Dataset, names: list[str], epoch: int) -> dict:
-    """The character program on the final key irreps at one checkpoint, against the network."""
+def curve_point(model: HookedModel, data: Dataset, names: list[str], epoch: int,
+                fit=fit_program) -> dict:
+    """The program (characters on the final key irreps, or `fit` = fit_coset_program on the final
+    subgroups) at one checkpoint, against the network."""
     view = view_of(data)
     logits, _ = model_logits(model, data)
     if view is None:
         return {"epoch": epoch, "verdict": _extract_table(data, {}, logits).verdict,
                 "explains": False}
-    check = verify_program(view, fit_program(view, logits, data, names, temperature=False),
+    check = verify_program(view, fit(view, logits, data, names, temperature=False),
                            logits, data, fit_kl=False)
     ev = check.evidence or {}
     return {"epoch": epoch, "program_accuracy": check.program_accuracy,

@@ -50,15 +50,26 @@ def verify_program(view: GroupView, program: CharacterProgram, logits: np.ndarra
     return CharacterVerification(
         **c.__dict__, program_train_loss=cross_entropy(prog_logits, data.labels[train]),
         network_train_loss=cross_entropy(logits[train], data.labels[train]),
-        n_constants=n_constants, lookup_entries=n * n, verdict=verdict(c))
+        n_constants=n_constants, lookup_entries=n * n, verdict=verdict(c),
+        rule=VERDICT_RULE if program.kind == "characters" else
+        verdict_rule(program.kind, "the irreps its permutation characters span"))
 
 
-_TEMPLATE = '''"""The character program extracted by groklab from a network trained on composition in a group.
+_CHARACTERS_DOC = """The character program extracted by groklab from a network trained on composition in a group.
 
 Group composition via representations (Chughtai, Chan & Nanda 2023): for a few key irreducible
 representations rho of the group, the network computes rho(a) rho(b) = rho(a.b) and reads the answer
 out as logit(c) = SCALE * sum_rho ALPHA[rho] * chi_rho(a.b.c^-1); the character chi_rho is largest at
-the identity, so the right c interferes constructively.
+the identity, so the right c interferes constructively."""
+
+_COSETS_DOC = """The coset program extracted by groklab from a network trained on composition in a group.
+
+Group multiplication with cosets (Stander, Yu, Fan & Biderman 2024): for a few subgroups H (IRREPS
+holds their class labels), logit(c) = SCALE * sum_H ALPHA[H] * chi_H(a.b.c^-1), where chi_H(g) is the
+number of cosets xH that g fixes (the permutation character of G on G/H): the cosets that a.b and c
+share. It is largest at the identity, so the right c interferes constructively."""
+
+_TEMPLATE = '''"""{doc}
 
 Elements are permutations in array form (ELEMENTS[i][j] is where element i sends point j);
 a.b means "apply a first, then b". The network reads tokens: token a stands for element SIGMA[a]
@@ -171,8 +182,9 @@ def emit_program(program: CharacterProgram, view: GroupView, provenance: dict) -
     """A standalone numpy program; every value written as a Python literal (repr)."""
     perms = view.group.perms.tolist()
     chars = [float(x) for row in program.characters for x in row]
+    doc = _COSETS_DOC if program.kind == "cosets" else _CHARACTERS_DOC
     return _TEMPLATE.format(
-        provenance=repr({str(k): str(v) for k, v in provenance.items()}),
+        doc=doc, provenance=repr({str(k): str(v) for k, v in provenance.items()}),
         group=repr(program.group), irreps=repr(tuple(program.irreps)),
         alpha=repr(tuple(float(x) for x in program.alpha)), scale=repr(float(program.scale)),
         elements=repr(perms), characters=repr(chars),

@@ -19,6 +19,7 @@ pairs the network never saw tells whether the network computes it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -33,6 +34,7 @@ ALGORITHM_RULE = (f"characters: key irreps exist and their character program agr
 
 @dataclass(frozen=True)
 class CharacterProgram:
+    kind: ClassVar[str] = "characters"  # the algorithm's name when the network computes it
     group: str
     element_order: str
     irreps: list[str]
@@ -134,7 +136,7 @@ def compare(view: GroupView, program: CharacterProgram, logits: np.ndarray,
         necessity = {k: float((program.answer(view, ab, drop=k) == labels).mean())
                      for k in program.irreps}
     test_agreement = held(agree)
-    algorithm = "characters" if program.irreps and test_agreement >= LOOKUP_AGREEMENT else "lookup"
+    algorithm = program.kind if program.irreps and test_agreement >= LOOKUP_AGREEMENT else "lookup"
     train = data.train_idx
     fit = float((net[train] == labels[train]).mean()) if len(train) else 0.0
     ev = evidence(logits, prog_logits, labels, test if fit_kl else test[:0],

@@ -35,6 +35,7 @@ Glossary: n = |G|; m = d_mlp; S = number of subgroups; a part = one neuron's lef
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -206,14 +207,15 @@ class CosetProgram(CharacterProgram):
     characters); the ablation removes the irreps the permutation modules span."""
 
     spanned: tuple[str, ...] = ()
+    kind: ClassVar[str] = "cosets"
 
     @property
     def ablated_irreps(self) -> list[str]:
         return list(self.spanned)
 
 
-def fit_coset_program(view: GroupView, logits: np.ndarray, data: Dataset, labels: list[str]
-                      ) -> CosetProgram:
+def fit_coset_program(view: GroupView, logits: np.ndarray, data: Dataset, labels: list[str],
+                      temperature: bool = True) -> CosetProgram:
     from groklab.analysis.group.representations import product_component
     cat = catalogue(view.group)
     g = view.group
@@ -232,7 +234,7 @@ def fit_coset_program(view: GroupView, logits: np.ndarray, data: Dataset, labels
                             [np.round(c, 12).tolist() for c in chars], tuple(spanned))
     train = data.train_idx
     scale = 1.0
-    if labels:
+    if labels and temperature:
         base = unscaled.logits(view, view.pair_product[train])
         scale = best_scale(lambda s: scores(s * base, data.labels[train])[0])
     return CosetProgram(g.name, g.element_order, list(labels), beta, scale, elements,
@@ -286,6 +288,12 @@ def applies(view: GroupView | None, model: HookedModel) -> bool:
     to measure against (a group of prime order has none)."""
     return (view is not None and view.group.order <= MAX_CATALOGUE and model.cfg.d_mlp > 0
             and getattr(model.cfg, "n_layers", 1) == 1 and len(catalogue(view.group).proper()) > 0)
+
+
+def winning_labels(model: HookedModel, data: Dataset, view: GroupView) -> list[str]:
+    """The coset program's terms: the winning subgroup classes, most concentrated parts first."""
+    summary, _ = measure(view, operand_parts(model, data, view))
+    return list(summary["winning_subgroups"])[:MAX_PROGRAM_TERMS]
 
 
 def coset_analysis(model: HookedModel, data: Dataset, view: GroupView, logits: np.ndarray
