@@ -167,6 +167,10 @@ def test_a_coset_network_is_read_as_cosets_of_its_subgroup(label):
     prog = c["program"]
     assert prog["subgroups"] == [label] and prog["evidence"]["logit_fve"] > 0.999
     assert prog["agreement"] == 1.0 and prog["ablated_accuracy"] < 0.05
+    # the coset subspace carries the answer; a random subspace of the same rank does not
+    abl = c["ablation"]
+    assert abl["parts"] == c["parts"] and abl["coset"]["accuracy"] < 0.1
+    assert abl["random"]["accuracy"] == 1.0
 
 
 def test_a_random_network_has_no_coset_account():
@@ -178,6 +182,7 @@ def test_a_random_network_has_no_coset_account():
     assert c["fraction_concentrated"] == 0.0 and c["winning_subgroups"] == {}
     assert abs(c["median_min_c"] - c["null_min_c"]) < 0.3
     assert c["program"] == {"subgroups": [], "why_none": "no operand part is coset-concentrated"}
+    assert c["ablation"] is None
 
 
 def test_a_character_network_reads_as_the_dictionary_says():

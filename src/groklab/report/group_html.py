@@ -101,10 +101,16 @@ def _programs_table(a: dict, c: dict) -> str:
             ["substitution loss", *[_fmt(ev(p, "substitution_loss"), 3) for _, p in progs]],
             ["network without the program's irreps", *[_fmt(p.get("ablated_accuracy"))
                                                        for _, p in progs]]]
-    act = c.get("activation")
+    act, abl = c.get("activation"), c.get("ablation")
     note = ""
+    if abl:
+        note += (f"<p>Ablation in the coset basis: removing each of the {abl['parts']} concentrated "
+                 f"parts' component on its subgroup's cosets leaves accuracy "
+                 f"{_fmt(abl['coset']['accuracy'])} (loss {_fmt(abl['coset']['loss'], 3)}); removing "
+                 f"a random subspace of the same rank from the same parts leaves "
+                 f"{_fmt(abl['random']['accuracy'])} (loss {_fmt(abl['random']['loss'], 3)}).</p>")
     if act:
-        note = (f"<p>The activation experiment: {act['activation']} replaced by |x| in every "
+        note += (f"<p>The activation experiment: {act['activation']} replaced by |x| in every "
                 f"neuron gives accuracy {_fmt(act['abs']['accuracy'])} and loss "
                 f"{_fmt(act['abs']['loss'], 3)} (the network: {_fmt(act['network']['accuracy'])}, "
                 f"{_fmt(act['network']['loss'], 3)}).</p>")

@@ -117,6 +117,11 @@ def coset_lines(c: dict, characters: dict) -> list[str]:
         lines.append(f"coset program over {prog['subgroups']}: logit FVE {fve(prog):.3f} (character "
                      f"program {fve(characters) or 0:.3f}), agreement {pct(prog['agreement'])}, "
                      f"network without its irreps {pct(prog['ablated_accuracy'])}")
+    abl = c.get("ablation")
+    if abl:
+        lines.append(f"coset ablation: the {abl['parts']} concentrated parts without their coset "
+                     f"component: accuracy {abl['coset']['accuracy']:.4f}; without a random "
+                     f"subspace of the same rank: {abl['random']['accuracy']:.4f}")
     act = c.get("activation")
     if act:
         lines.append(f"{act['activation']} -> |x|: accuracy {act['abs']['accuracy']:.4f}, loss "

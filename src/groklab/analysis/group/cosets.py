@@ -135,6 +135,7 @@ class CosetAnalysis:
     dictionary: list[dict]  # per winning class: the irreps of its permutation module
     neurons: list[dict]  # per neuron: {left, right}: subgroup, order, cosets, c, irrep, share
     program: dict = field(default_factory=dict)  # the coset program against the network
+    ablation: dict | None = None  # coset subspaces removed vs rank-matched random ones
     activation: dict | None = None  # ReLU -> |x|: accuracy and loss beside the network's
 
     def to_dict(self) -> dict:
@@ -149,12 +150,14 @@ def _winner(cat: Catalogue, subgroups: np.ndarray, c: np.ndarray) -> tuple[np.nd
     return subgroups[best], c[np.arange(len(c)), best]
 
 
-def measure(view: GroupView, parts: dict[str, np.ndarray]) -> tuple[dict, list[dict]]:
-    """The network-level numbers and the per-neuron table from the operand parts."""
+def measure(view: GroupView, parts: dict[str, np.ndarray]) -> tuple[dict, list[dict], dict]:
+    """The network-level numbers, the per-neuron table and, per side, the concentrated parts'
+    (neuron, winning subgroup index) from the operand parts."""
     cat = catalogue(view.group)
     subs = cat.proper()
     rows: list[dict] = [dict() for _ in range(parts["left"].shape[0])]
     mins, wins, sides, agree = [], {}, {"left": 0, "right": 0}, []
+    winners: dict[str, list[tuple[int, int]]] = {"left": [], "right": []}
     for side, f in parts.items():
         var = f.var(1, ddof=1)
         live = var > 1e-12 * max(float(var.max(initial=0.0)), 1e-300)
@@ -170,6 +173,7 @@ def measure(view: GroupView, parts: dict[str, np.ndarray]) -> tuple[dict, list[d
             if cv < COSET_CONCENTRATED:
                 wins[cls.label] = wins.get(cls.label, 0) + 1
                 sides[side] += 1
+                winners[side].append((int(i), int(s)))
                 chi = cat.permutation_character(int(s))
                 agree.append(multiplicities(view, chi)[view.names[r]] > 0)
     mins = np.array(mins)
@@ -182,7 +186,7 @@ def measure(view: GroupView, parts: dict[str, np.ndarray]) -> tuple[dict, list[d
                "dictionary_agreement": float(np.mean(agree)) if agree else None,
                "null_min_c": null_min_c(cat, subs)}
     return summary, [{"neuron": i, "left": r.get("left"), "right": r.get("right")}
-                     for i, r in enumerate(rows)]
+                     for i, r in enumerate(rows)], winners
 
 
 def dictionary(view: GroupView, labels: list[str]) -> list[dict]:
@@ -251,6 +255,73 @@ def program_record(view: GroupView, program: CosetProgram, logits: np.ndarray,
             "spanned_irreps": list(program.spanned)}
 
 
+# ---- ablation in the coset basis --------------------------------------------------------------
+
+
+def _removals(view: GroupView, parts: dict[str, np.ndarray], winners: dict, rng=None
+              ) -> dict[str, np.ndarray]:
+    """Per side, what to subtract from each neuron's part [m, n]: its component in the functions
+    constant on its winning subgroup's cosets (centred: dimension [G:H] − 1), or, with `rng`, in a
+    random subspace of the same dimension orthogonal to the constants."""
+    cat = catalogue(view.group)
+    n = view.group.order
+    out = {}
+    for side, f in parts.items():
+        order = cat.right_coset_order if side == "left" else cat.left_coset_order
+        delta = np.zeros_like(f)
+        for i, s in winners[side]:
+            g = f[i] - f[i].mean()
+            h = len(cat.subgroups[s])
+            if rng is None:
+                means = g[order[s]].reshape(n // h, h).mean(1)
+                delta[i, order[s]] = np.repeat(means, h)
+            else:
+                basis = rng.standard_normal((n, n // h - 1))
+                basis -= basis.mean(0, keepdims=True)
+                q, _ = np.linalg.qr(basis)
+                delta[i] = q @ (q.T @ g)
+        out[side] = delta
+    return out
+
+
+@torch.no_grad()
+def _with_removed(model: HookedModel, data: Dataset, view: GroupView,
+                  removal: dict[str, np.ndarray]) -> tuple[float, float]:
+    """The network's (loss, accuracy) on all pairs with removal[left][:, a] + removal[right][:, b]
+    subtracted from every pair's pre-activations (at the answer position)."""
+    a_el = view.structure.sigma[data.pairs[:, 0]]
+    b_el = view.structure.tau[data.pairs[:, 1]]
+    shift = torch.as_tensor(removal["left"][:, a_el].T + removal["right"][:, b_el].T)
+
+    def subtract(x: torch.Tensor, _name: str) -> torch.Tensor:
+        x = x.clone()
+        if x.dim() == 3:
+            x[:, -1] -= shift.to(x.dtype)
+        else:
+            x -= shift.to(x.dtype)
+        return x
+
+    with model.hooks({pre_hook(model): subtract}):
+        logits = model.logits(torch.as_tensor(data.pairs)).double().numpy()
+    return scores(logits, data.labels)
+
+
+def coset_ablation(model: HookedModel, data: Dataset, view: GroupView,
+                   parts: dict[str, np.ndarray], winners: dict, seed: int = 0) -> dict | None:
+    """Every concentrated part's coset component removed, against a rank-matched random
+    subspace removed from the same parts (None when no part is concentrated)."""
+    if not (winners["left"] or winners["right"]):
+        return None
+    cat = catalogue(view.group)
+    rank = sum(view.group.order // len(cat.subgroups[s]) - 1 for side in winners
+               for _, s in winners[side])
+    out = {"parts": sum(len(v) for v in winners.values()), "rank": int(rank)}
+    for name, rng in (("coset", None), ("random", np.random.default_rng(seed))):
+        loss, acc = _with_removed(model, data, view, _removals(view, parts, winners, rng))
+        out[name] = {"accuracy": acc, "loss": loss}
+    return out
+
+
 # ---- the activation experiment ---------------------------------------------------------------
 
 
@@ -292,21 +363,22 @@ def applies(view: GroupView | None, model: HookedModel) -> bool:
 
 def winning_labels(model: HookedModel, data: Dataset, view: GroupView) -> list[str]:
     """The coset program's terms: the winning subgroup classes, most concentrated parts first."""
-    summary, _ = measure(view, operand_parts(model, data, view))
+    summary, _, _ = measure(view, operand_parts(model, data, view))
     return list(summary["winning_subgroups"])[:MAX_PROGRAM_TERMS]
 
 
 def coset_analysis(model: HookedModel, data: Dataset, view: GroupView, logits: np.ndarray
                    ) -> CosetAnalysis:
     parts = operand_parts(model, data, view)
-    summary, neurons = measure(view, parts)
+    summary, neurons, winners = measure(view, parts)
     labels = list(summary["winning_subgroups"])[:MAX_PROGRAM_TERMS]
     program = fit_coset_program(view, logits, data, labels)
     cat = catalogue(view.group)
     return CosetAnalysis(rule=RULE, subgroup_classes=cat.describe(), neurons=neurons,
                          dictionary=dictionary(view, list(summary["winning_subgroups"])),
                          program=program_record(view, program, logits, data),
-                         activation=absolute_activation(model, data), **summary)
+                         activation=absolute_activation(model, data),
+                         ablation=coset_ablation(model, data, view, parts, winners), **summary)
 
 
 def coset_progress(model: HookedModel, data: Dataset, view: GroupView) -> tuple[float, float]:
