@@ -270,3 +270,11 @@ def test_program_cosets_on_a_task_without_cosets_is_one_line(tmp_path):
     small = build_model(ModelConfig(kind="mlp", d_model=8, d_mlp=8, embed="separate"), 7, 0)
     with pytest.raises(GroklabError, match="C7 has no proper non-trivial subgroup"):
         extract_group_model(small, c7, {}, "cosets")
+
+
+def test_a_transformer_on_a_group_is_measured_at_its_answer_position():
+    data = make_dataset(TaskConfig(name="group", group="S4", frac_train=0.5))
+    model = build_model(ModelConfig(d_model=32, n_heads=2, d_head=16, d_mlp=64), 24, 0)
+    c = analyze_group_model(model, data, {"kind": "test"}).cosets
+    assert c["parts"] == 128 and c["fraction_concentrated"] == 0.0
+    assert abs(c["median_min_c"] - c["null_min_c"]) < 0.3 and c["ablation"] is None
