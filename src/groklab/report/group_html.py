@@ -114,7 +114,8 @@ def _programs_table(a: dict, c: dict) -> str:
                 f"neuron gives accuracy {_fmt(act['abs']['accuracy'])} and loss "
                 f"{_fmt(act['abs']['loss'], 3)} (the network: {_fmt(act['network']['accuracy'])}, "
                 f"{_fmt(act['network']['loss'], 3)}).</p>")
-    return _table(["", "character program", "coset program"], rows) + note
+    return ("<p>Both programs against the same network:</p>"
+            + _table(["", "character program", "coset program"], rows) + note)
 
 
 def _character_section(ctx: ReportContext, divs: dict) -> list[str]:
