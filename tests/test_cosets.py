@@ -131,24 +131,36 @@ def test_concentration_is_zero_on_cosets_and_the_index_at_random():
     assert 1.6 < null < 2.2  # min over subgroups: A5 (index 2) sets it
 
 
+def _mixed(view, target: float) -> np.ndarray:
+    """An S4 coset indicator plus noise, scaled so that its C on S4 is about `target`:
+    C ≈ 5 t²|noise|² / (|base|² + t²|noise|²)."""
+    cat = sg.catalogue(view.group)
+    s4 = cat.by_label("S4").members[0]
+    coset = view.group.table[cat.subgroups[s4], :].min(0)
+    base = (coset == coset[0]).astype(float)
+    noise = np.random.default_rng(1).standard_normal(view.group.order)
+    noise -= noise.mean()
+    nb, nn = base.var() * len(base), noise.var() * len(noise)
+    return base + np.sqrt(target * nb / (nn * (5 - target))) * noise
+
+
 def test_the_threshold_has_chance_on_one_side_and_cosets_on_the_other():
     _, view = _s5()
     cat = sg.catalogue(view.group)
     subs = cat.proper()
-    s4 = cat.by_label("S4").members[0]
-    coset = view.group.table[cat.subgroups[s4], :].min(0)
-    base = (coset == coset[0]).astype(float)
-    rng = np.random.default_rng(1)
-    noise = rng.standard_normal(view.group.order)
-    noise -= noise.mean()
-    # C of base + t·noise on S4 is about 5 t²|noise|² / (|base|² + t²|noise|²): solve for C
-    def mixed(target):
-        nb, nn = base.var() * len(base), noise.var() * len(noise)
-        t = np.sqrt(target * nb / (nn * (5 - target)))
-        return base + t * noise
+    mixed = lambda target: _mixed(view, target)  # noqa: E731
     below = cs.concentration(mixed(0.6)[None], cat, "left", subs).min()
     above = cs.concentration(mixed(1.6)[None], cat, "left", subs).min()
     assert below < COSET_CONCENTRATED < above
+
+
+def test_exact_means_below_one_hundredth():
+    _, view = _s5()
+    left = np.stack([_mixed(view, 0.003), _mixed(view, 0.03)])
+    summary, neurons, _ = cs.measure(view, {"left": left, "right": np.zeros_like(left)})
+    assert 0.001 < neurons[0]["left"]["c"] < 0.01 < neurons[1]["left"]["c"] < 0.1
+    assert summary["parts"] == 2 and summary["fraction_concentrated"] == 1.0
+    assert summary["fraction_below_0_01"] == 0.5 and neurons[0]["right"] is None
 
 
 @pytest.mark.parametrize("label", ["S4", "A4", "F20"])
