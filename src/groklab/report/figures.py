@@ -341,10 +341,14 @@ def irrep_ablations(analysis: dict) -> go.Figure:
 
 
 def group_progress(points: list[dict], phases: dict | None = None) -> go.Figure:
-    """Restricted/excluded/test loss and the key irreps' embedding fraction over checkpoints."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
-                        subplot_titles=("restricted / excluded / test loss",
-                                        "embedding fraction in the final key irreps"))
+    """Restricted/excluded/test loss and the key irreps' embedding fraction over checkpoints; with
+    coset measures, the coset-concentrated fraction beside it and the median min C below."""
+    cosets = any(p.get("coset_fraction") is not None for p in points)
+    rows = 3 if cosets else 2
+    titles = ("restricted / excluded / test loss", "embedding fraction in the final key irreps"
+              + (" / coset-concentrated parts" if cosets else ""), "median min C over operand parts")
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        subplot_titles=titles[:rows])
     x = _x([p["epoch"] for p in points])
     for name, key, color in (("restricted loss", "restricted_loss", "#00CC96"),
                              ("excluded loss (train)", "excluded_loss", "#AB63FA"),
@@ -354,16 +358,21 @@ def group_progress(points: list[dict], phases: dict | None = None) -> go.Figure:
                                  line=dict(color=color)), 1, 1)
     fig.add_trace(go.Scatter(x=x, y=[p["key_embed_fraction"] for p in points],
                              name="key-irrep fraction", line=dict(color="#FFA15A")), 2, 1)
-    if any(p.get("coset_fraction") is not None for p in points):
+    if cosets:
         fig.add_trace(go.Scatter(x=x, y=[p.get("coset_fraction") for p in points],
                                  name="coset-concentrated parts (min C < 1)",
                                  line=dict(color="#19D3F3")), 2, 1)
-    fig.update_xaxes(type="log", title_text="epoch", row=2, col=1)
-    fig.update_xaxes(type="log", row=1, col=1)
+        fig.add_trace(go.Scatter(x=x, y=[None if p.get("coset_median_c") is None
+                                    else max(p["coset_median_c"], 1e-8) for p in points],
+                                 name="median min C", line=dict(color="#AB63FA")), 3, 1)
+        fig.add_hline(y=1.0, line=dict(color="#888", dash="dot"), row=3, col=1)
+        fig.update_yaxes(type="log", row=3, col=1)
+    for row in range(1, rows + 1):
+        fig.update_xaxes(type="log", row=row, col=1, title_text="epoch" if row == rows else None)
     fig.update_yaxes(type="log", row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], row=2, col=1)
-    _shade_phases(fig, phases, rows=2)
-    fig.update_layout(**{**LAYOUT, "height": 620})
+    _shade_phases(fig, phases, rows=rows)
+    fig.update_layout(**{**LAYOUT, "height": 620 if rows == 2 else 860})
     return fig
 
 

@@ -155,8 +155,10 @@ def render_group(ctx: ReportContext, plotly_js: str) -> str:
     divs, scripts = plot_all(_group_figures(ctx))
     sections = [training_section(ctx, divs), *_irrep_sections(a, divs)]
     if "fig-progress" in divs:
+        more = (" The coset account at every checkpoint: the share of operand parts with min C < 1 "
+                "and their median min C (random functions: about 2)." if a.get("cosets") else "")
         sections.append(_section("Progress measures", "The final key irreps measured at every "
-                                 f"checkpoint; lead: {a.get('lead')}.", divs["fig-progress"]))
+                                 f"checkpoint; lead: {a.get('lead')}.{more}", divs["fig-progress"]))
     sections += _coset_section(a, divs)
     sections += llc_section(ctx, divs, "the key irreps' restricted and excluded losses")
     sections += [*_character_section(ctx, divs), run_section(ctx)]
