@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from groklab.analysis.group.characters import compare, fit_program
 from groklab.analysis.group.cosets import applies, coset_analysis
+from groklab.groups.subgroups import MAX_CATALOGUE
 from groklab.analysis.grokking import Phases
 from groklab.analysis.group.representations import (GroupProgressPoint, GroupSnapshot, group_snapshot,
                                                     model_logits, scores, structure_of_data,
@@ -166,6 +167,9 @@ def analyze_group_model(model: HookedModel, data: Dataset, source: dict,
         notes.append("no key irreps by the rule: the model shows no representation algorithm")
     irreps = [{"name": r.name, "dim": r.dim, "kind": r.kind} for r in view.irreps]
     cosets = coset_analysis(model, data, view, logits).to_dict() if applies(view, model) else None
+    if cosets is None and view.group.order > MAX_CATALOGUE:
+        notes.append(f"no coset account: the subgroup catalogue covers groups of at most "
+                     f"{MAX_CATALOGUE} elements")
     return GroupAnalysisResult(
         schema_version=ANALYSIS_SCHEMA, kind="group", source=source, task=data.task.name,
         group=view.group.name, element_order=data.task.element_order, p=view.group.order,
