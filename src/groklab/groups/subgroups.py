@@ -30,6 +30,7 @@ import numpy as np
 from groklab.errors import GroklabError
 from groklab.groups.elements import Group
 from groklab.groups.structure import closure as generated
+from groklab.groups.structure import element_orders
 
 MAX_CATALOGUE = 720  # the largest group whose subgroups are enumerated (S6)
 CACHE_VERSION = 1
@@ -142,19 +143,6 @@ def enumerate_subgroups(group: Group) -> tuple[list[np.ndarray], list[int]]:
     return masks, cls
 
 
-def element_orders(group: Group) -> np.ndarray:
-    n, t = group.order, group.table
-    order = np.zeros(n, dtype=np.int64)
-    power = np.full(n, group.identity)
-    for k in range(1, n + 1):
-        power = t[power, np.arange(n)]
-        hit = (power == group.identity) & (order == 0)
-        order[hit] = k
-        if (order > 0).all():
-            break
-    return order
-
-
 def _abelian_types(n: int) -> list[tuple[int, ...]]:
     """Every abelian group of order n as cyclic factors (prime powers)."""
     from groklab.groups.irreps import partitions
@@ -199,7 +187,6 @@ NONABELIAN = {  # (order, element-order histogram) -> name
     (24, ((1, 1), (2, 9), (3, 8), (4, 6))): "S4",
     (60, ((1, 1), (2, 15), (3, 20), (5, 24))): "A5",
     (120, ((1, 1), (2, 25), (3, 20), (4, 30), (5, 24), (6, 20))): "S5",
-    (120, ((1, 1), (2, 35), (3, 20), (4, 30), (5, 24), (6, 10))): "S5",
     (360, ((1, 1), (2, 45), (3, 80), (4, 90), (5, 144))): "A6",
     (720, ((1, 1), (2, 75), (3, 80), (4, 180), (5, 144), (6, 240))): "S6",
     (18, ((1, 1), (2, 3), (3, 8), (6, 6))): "S3×C3",
@@ -209,8 +196,9 @@ NONABELIAN = {  # (order, element-order histogram) -> name
 }
 
 
-def iso_name(group: Group, elements: np.ndarray, orders: np.ndarray, key: int = 0) -> str:
-    """The isomorphism type of the subgroup `elements` (orders: every element's order in G)."""
+def iso_name(group: Group, elements: np.ndarray, orders: np.ndarray) -> str | None:
+    """The isomorphism type of the subgroup `elements` (orders: every element's order in G), or
+    None when it is none of the standard ones."""
     n = len(elements)
     hist = tuple(sorted((int(o), int(c)) for o, c in zip(*np.unique(orders[elements],
                                                                     return_counts=True))))
@@ -234,18 +222,17 @@ def iso_name(group: Group, elements: np.ndarray, orders: np.ndarray, key: int = 
             rotations[power] = True
         if (orders[elements[~rotations[elements]]] == 2).all():
             return "S3" if m == 3 else "S3×C2" if m == 6 else f"D{m}"
-    return NONABELIAN.get((n, hist), f"G{n}#{key}")
+    return NONABELIAN.get((n, hist))
 
 
 def _names(group: Group, reps: list[np.ndarray]) -> list[str]:
-    orders = element_orders(group)
+    orders = element_orders(group.table, group.identity)
     names, unknown = [], {}
     for elems in reps:
         name = iso_name(group, elems, orders)
-        if name.startswith("G") and "#" in name:
-            n = len(elems)
-            unknown[n] = unknown.get(n, 0) + 1
-            name = f"G{n}#{unknown[n]}"
+        if name is None:  # G<order>#k, numbered in the order the classes were found
+            unknown[len(elems)] = unknown.get(len(elems), 0) + 1
+            name = f"G{len(elems)}#{unknown[len(elems)]}"
         names.append(name)
     return names
 

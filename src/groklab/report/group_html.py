@@ -110,7 +110,7 @@ def _programs_table(a: dict, c: dict) -> str:
                  f"a random subspace of the same rank from the same parts leaves "
                  f"{_fmt(abl['random']['accuracy'])} (loss {_fmt(abl['random']['loss'], 3)}).</p>")
     if act:
-        note += (f"<p>The activation experiment: {act['activation']} replaced by |x| in every "
+        note += (f"<p>The activation experiment: {esc(act['activation'])} replaced by |x| in every "
                 f"neuron gives accuracy {_fmt(act['abs']['accuracy'])} and loss "
                 f"{_fmt(act['abs']['loss'], 3)} (the network: {_fmt(act['network']['accuracy'])}, "
                 f"{_fmt(act['network']['loss'], 3)}).</p>")

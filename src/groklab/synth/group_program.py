@@ -122,7 +122,7 @@ def _no_cosets(view, model: HookedModel) -> str:
     if view.group.order > MAX_CATALOGUE:
         return (f"--program cosets: {view.group.name} has {view.group.order} elements; the "
                 f"subgroup catalogue covers at most {MAX_CATALOGUE}")
-    if model.cfg.d_mlp == 0 or getattr(model.cfg, "n_layers", 1) != 1:
+    if model.cfg.d_mlp == 0 or model.cfg.n_layers != 1:
         return "--program cosets reads the neurons of one-layer networks; this model has none or several layers"
     return f"--program cosets: {view.group.name} has no proper non-trivial subgroup"
 

@@ -63,27 +63,37 @@ class CharacterProgram:
         return list(self.irreps)
 
 
-def fit_program(view: GroupView, logits: np.ndarray, data: Dataset, names: list[str],
-                temperature: bool = True) -> CharacterProgram:
+def fit_class_functions(view: GroupView, logits: np.ndarray, data: Dataset,
+                        chars: list[np.ndarray], temperature: bool = True
+                        ) -> tuple[list[float], float]:
+    """(α, SCALE) of logit(c) = SCALE · Σ α χ(a·b·c⁻¹) for class functions χ [n]: α by least
+    squares of the product component M[g, c] centred per g on the χ(g·c⁻¹) centred over c (a
+    non-trivial irreducible character already is; a permutation character holds the trivial
+    irrep), SCALE minimizing the training pairs' cross-entropy (1 without `temperature`: the
+    answers do not depend on it and the curve skips it)."""
+    if not chars:
+        return [], 1.0
     g = view.group
     m = product_component(view, logits)
     m = m - m.mean(1, keepdims=True)
     gc = g.table[:, g.inverse]  # [g, c] -> g·c⁻¹
-    chars = [view.irreps[view.index(k)].character for k in names]
-    alpha = [0.0] * len(names)
-    if names:
-        design = np.stack([chi[gc].ravel() for chi in chars], 1)
-        alpha = np.linalg.lstsq(design, m.ravel(), rcond=None)[0].tolist()
-    unscaled = CharacterProgram(g.name, g.element_order, list(names), alpha, 1.0,
-                                [g.label(i) for i in range(g.order)],
-                                [np.round(c, 12).tolist() for c in chars])
+    design = np.stack([chi[gc] - chi[gc].mean(1, keepdims=True) for chi in chars], 2)
+    alpha = np.linalg.lstsq(design.reshape(-1, len(chars)), m.ravel(), rcond=None)[0]
+    if not temperature:
+        return alpha.tolist(), 1.0
     train = data.train_idx
-    base = unscaled.logits(view, view.pair_product[train]) if temperature else None
-    scale = 1.0
-    if names and temperature:  # answers do not depend on it; the curve skips it
-        scale = best_scale(lambda s: scores(s * base, data.labels[train])[0])
+    base = (np.stack(chars, 1)[gc] @ alpha)[view.pair_product[train]]  # [train, n]
+    return alpha.tolist(), best_scale(lambda s: scores(s * base, data.labels[train])[0])
+
+
+def fit_program(view: GroupView, logits: np.ndarray, data: Dataset, names: list[str],
+                temperature: bool = True) -> CharacterProgram:
+    g = view.group
+    chars = [view.irreps[view.index(k)].character for k in names]
+    alpha, scale = fit_class_functions(view, logits, data, chars, temperature)
     return CharacterProgram(g.name, g.element_order, list(names), alpha, scale,
-                            unscaled.elements, unscaled.characters)
+                            [g.label(i) for i in range(g.order)],
+                            [np.round(c, 12).tolist() for c in chars])
 
 
 FLAT = 1e-4  # a margin below this x the original logits' spread is float noise (float32 weights)

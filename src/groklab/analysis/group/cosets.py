@@ -40,9 +40,8 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from groklab.analysis.group.characters import CharacterProgram, compare
-from groklab.analysis.group.representations import GroupView, scores
-from groklab.analysis.scale import best_scale
+from groklab.analysis.group.characters import CharacterProgram, compare, fit_class_functions
+from groklab.analysis.group.representations import GroupView, answer_activations, scores
 from groklab.groups.subgroups import MAX_CATALOGUE, Catalogue, catalogue
 from groklab.models import HookedModel
 from groklab.rules import COSET_CONCENTRATED, COSET_EXACT
@@ -58,23 +57,16 @@ RULE = (f"an operand part (the neuron's pre-activation as a function of a, or of
         f"[G:H] >= 2)")
 
 
-def pre_hook(model: HookedModel, layer: int = 0) -> str:
-    hook = model.neuron_hook.replace("hook_post", "hook_pre")
-    return hook.replace("blocks.0.", f"blocks.{layer}.")
+def pre_hook(model: HookedModel) -> str:
+    """The hook of the neurons' pre-activations (beside model.neuron_hook, their activations)."""
+    return model.neuron_hook.replace("hook_post", "hook_pre")
 
 
 @torch.no_grad()
 def operand_parts(model: HookedModel, data: Dataset, view: GroupView) -> dict[str, np.ndarray]:
     """Each neuron's pre-activation as a function of a's element and of b's. {side: [m, n]}"""
-    captured = {}
-
-    def grab(x: torch.Tensor, _name: str) -> torch.Tensor:
-        captured["x"] = x.reshape(x.shape[0], -1, x.shape[-1])[:, -1]
-        return x
-
-    with model.hooks({pre_hook(model): grab}):
-        model.logits(torch.as_tensor(data.pairs))
-    grid = captured["x"].double().numpy()[view.element_grid]  # [n(g_a), n(g_b), m]
+    _, pre = answer_activations(model, data, pre_hook(model))
+    grid = pre[view.element_grid]  # [n(g_a), n(g_b), m]
     return {"left": grid.mean(1).T, "right": grid.mean(0).T}
 
 
@@ -150,6 +142,12 @@ def _winner(cat: Catalogue, subgroups: np.ndarray, c: np.ndarray) -> tuple[np.nd
     return subgroups[best], c[np.arange(len(c)), best]
 
 
+def _live(f: np.ndarray) -> np.ndarray:
+    """The parts with variance (a dead neuron's part is constant). # [m] bool"""
+    var = f.var(1, ddof=1)
+    return var > 1e-12 * max(float(var.max(initial=0.0)), 1e-300)
+
+
 def measure(view: GroupView, parts: dict[str, np.ndarray]) -> tuple[dict, list[dict], dict]:
     """The network-level numbers, the per-neuron table and, per side, the concentrated parts'
     (neuron, winning subgroup index) from the operand parts."""
@@ -159,8 +157,7 @@ def measure(view: GroupView, parts: dict[str, np.ndarray]) -> tuple[dict, list[d
     mins, wins, sides, agree = [], {}, {"left": 0, "right": 0}, []
     winners: dict[str, list[tuple[int, int]]] = {"left": [], "right": []}
     for side, f in parts.items():
-        var = f.var(1, ddof=1)
-        live = var > 1e-12 * max(float(var.max(initial=0.0)), 1e-300)
+        live = _live(f)
         c = concentration(f[live], cat, side, subs)
         best_sub, best_c = _winner(cat, subs, c) if live.any() else (np.array([], int), np.array([]))
         irrep, share = best_irreps(view, f[live])
@@ -220,29 +217,15 @@ class CosetProgram(CharacterProgram):
 
 def fit_coset_program(view: GroupView, logits: np.ndarray, data: Dataset, labels: list[str],
                       temperature: bool = True) -> CosetProgram:
-    from groklab.analysis.group.representations import product_component
     cat = catalogue(view.group)
     g = view.group
     chars = [cat.permutation_character(cat.by_label(lab).members[0]) for lab in labels]
-    m = product_component(view, logits)
-    m = m - m.mean(1, keepdims=True)
-    gc = g.table[:, g.inverse]
-    beta = [0.0] * len(labels)
-    if labels:
-        design = np.stack([chi[gc] - chi[gc].mean(1, keepdims=True) for chi in chars], 2)
-        beta = np.linalg.lstsq(design.reshape(-1, len(labels)), m.ravel(), rcond=None)[0].tolist()
+    beta, scale = fit_class_functions(view, logits, data, chars, temperature)
     spanned = sorted({k for chi in chars for k, v in multiplicities(view, chi).items()
                       if v and k != view.names[0]}, key=view.names.index)
-    elements = [g.label(i) for i in range(g.order)]
-    unscaled = CosetProgram(g.name, g.element_order, list(labels), beta, 1.0, elements,
-                            [np.round(c, 12).tolist() for c in chars], tuple(spanned))
-    train = data.train_idx
-    scale = 1.0
-    if labels and temperature:
-        base = unscaled.logits(view, view.pair_product[train])
-        scale = best_scale(lambda s: scores(s * base, data.labels[train])[0])
-    return CosetProgram(g.name, g.element_order, list(labels), beta, scale, elements,
-                        unscaled.characters, tuple(spanned))
+    return CosetProgram(g.name, g.element_order, list(labels), beta, scale,
+                        [g.label(i) for i in range(g.order)],
+                        [np.round(c, 12).tolist() for c in chars], tuple(spanned))
 
 
 def program_record(view: GroupView, program: CosetProgram, logits: np.ndarray,
@@ -326,8 +309,10 @@ def coset_ablation(model: HookedModel, data: Dataset, view: GroupView,
 
 
 @torch.no_grad()
-def absolute_activation(model: HookedModel, data: Dataset) -> dict:
-    """Accuracy and loss (all pairs, held out) with every neuron's activation replaced by |pre|."""
+def absolute_activation(model: HookedModel, data: Dataset, logits: np.ndarray | None = None
+                        ) -> dict:
+    """Accuracy and loss (all pairs, held out) with every neuron's activation replaced by |pre|,
+    beside the network's (from `logits` [pairs, n] when given)."""
     stash = {}
 
     def keep(x: torch.Tensor, _name: str) -> torch.Tensor:
@@ -341,8 +326,9 @@ def absolute_activation(model: HookedModel, data: Dataset) -> dict:
     out = {}
     for name, hooks in (("network", {}), ("abs", {pre_hook(model): keep,
                                                   model.neuron_hook: absolute})):
-        with model.hooks(hooks):
-            logits = model.logits(pairs).double().numpy()
+        if name == "abs" or logits is None:
+            with model.hooks(hooks):
+                logits = model.logits(pairs).double().numpy()
         loss, acc = scores(logits, data.labels)
         test_loss, test_acc = scores(logits, data.labels, data.test_idx)
         out[name] = {"accuracy": acc, "loss": loss, "test_accuracy": test_acc,
@@ -358,7 +344,7 @@ def applies(view: GroupView | None, model: HookedModel) -> bool:
     """A one-layer network with neurons on a group small enough to catalogue, with subgroups
     to measure against (a group of prime order has none)."""
     return (view is not None and view.group.order <= MAX_CATALOGUE and model.cfg.d_mlp > 0
-            and getattr(model.cfg, "n_layers", 1) == 1 and len(catalogue(view.group).proper()) > 0)
+            and model.cfg.n_layers == 1 and len(catalogue(view.group).proper()) > 0)
 
 
 def winning_labels(model: HookedModel, data: Dataset, view: GroupView) -> list[str]:
@@ -377,7 +363,7 @@ def coset_analysis(model: HookedModel, data: Dataset, view: GroupView, logits: n
     return CosetAnalysis(rule=RULE, subgroup_classes=cat.describe(), neurons=neurons,
                          dictionary=dictionary(view, list(summary["winning_subgroups"])),
                          program=program_record(view, program, logits, data),
-                         activation=absolute_activation(model, data),
+                         activation=absolute_activation(model, data, logits),
                          ablation=coset_ablation(model, data, view, parts, winners), **summary)
 
 
@@ -387,8 +373,7 @@ def coset_progress(model: HookedModel, data: Dataset, view: GroupView) -> tuple[
     subs = cat.proper()
     mins = []
     for side, f in operand_parts(model, data, view).items():
-        var = f.var(1, ddof=1)
-        live = var > 1e-12 * max(float(var.max(initial=0.0)), 1e-300)
+        live = _live(f)
         if live.any():
             mins.append(concentration(f[live], cat, side, subs).min(1))
     mins = np.concatenate(mins) if mins else np.array([])

@@ -206,20 +206,27 @@ def scores(logits: np.ndarray, labels: np.ndarray, rows: np.ndarray | None = Non
 
 
 @torch.no_grad()
-def model_logits(model: HookedModel, data: Dataset, neurons: bool = False
-                 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Logits of every pair [n², n] (float64) and, with `neurons`, the neuron activations at the
-    answer position [n², d_mlp]."""
+def answer_activations(model: HookedModel, data: Dataset, hook: str | None
+                       ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Logits of every pair [n², n] (float64) and, with a `hook`, what it carries at the answer
+    position [n², width] (float64)."""
     captured = {}
 
     def grab(x: torch.Tensor, _name: str) -> torch.Tensor:
         captured["x"] = x.reshape(x.shape[0], -1, x.shape[-1])[:, -1]
         return x
 
-    with model.hooks({model.neuron_hook: grab} if neurons else {}):
+    with model.hooks({hook: grab} if hook else {}):
         logits = model.logits(torch.as_tensor(data.pairs))
-    acts = captured["x"].double().numpy() if neurons else None
+    acts = captured["x"].double().numpy() if hook else None
     return logits.double().numpy(), acts
+
+
+def model_logits(model: HookedModel, data: Dataset, neurons: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Logits of every pair [n², n] (float64) and, with `neurons`, the neuron activations at the
+    answer position [n², d_mlp]."""
+    return answer_activations(model, data, model.neuron_hook if neurons else None)
 
 
 def neuron_fractions(view: GroupView, acts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
