@@ -270,3 +270,41 @@ def test_explains_thresholds_on_each_side(monkeypatch):
     assert ev.evidence(net, wrong, labels, np.arange(50)).explains
     wrong[1] = np.roll(wrong[1], 1)  # 98 of 100
     assert not ev.evidence(net, wrong, labels, np.arange(50)).explains
+
+
+def test_pizza_votes_each_signal_on_each_side():
+    from groklab.rules import PIZZA_DEPENDENCE as D, PIZZA_IRRELEVANCE as I, \
+        PIZZA_SYMMETRICITY as S, pizza_signals, pizza_votes
+    assert pizza_votes(D, I, S) == {"distance_dependence": True, "distance_irrelevance": True,
+                                    "gradient_symmetricity": True}  # inclusive
+    assert pizza_votes(D - 1e-9, I + 1e-9, S - 1e-9) == {
+        "distance_dependence": False, "distance_irrelevance": False,
+        "gradient_symmetricity": False}
+    assert set(pizza_votes(D, I, None)) == {"distance_dependence", "distance_irrelevance"}
+    assert pizza_signals(pizza_votes(D, I + 1, S))  # two of three
+    assert not pizza_signals(pizza_votes(D, I + 1, S - 1))  # one of three
+    assert not pizza_signals(pizza_votes(D, I + 1, None))  # one of two
+    assert pizza_signals(pizza_votes(D, I, None))  # both of two
+    assert not pizza_signals({})
+
+
+def test_llc_refusal_each_branch_on_each_side():
+    from groklab.rules import LLC_DESCENT_FLOOR as F, LLC_DESCENT_SHARE as H, llc_refusal
+    assert llc_refusal(0.0, 0.0, 50.0) is None  # the null at a minimum: nothing below, no pull
+    assert llc_refusal(-F, F, 50.0) is None  # the floor is allowed (50 x 1% = 0.5 < 1)
+    assert llc_refusal(-F - 1e-6, 0.0, 50.0).startswith(
+        "not a local minimum: the chains found loss below L(w*) by nβ·ΔL = -1 (allowed: 1)")
+    assert llc_refusal(0.0, F + 1e-6, 50.0).startswith(
+        "not a local minimum: the gradient at w* pulls the localized chains down by")
+    big = 1000.0  # the share takes over above the floor: 1% of 1000 = 10
+    assert llc_refusal(-H * big, H * big, big) is None
+    assert llc_refusal(-H * big - 1e-6, 0.0, big) is not None
+    assert llc_refusal(0.0, H * big + 1e-6, big) is not None
+    assert "allowed: 10)" in llc_refusal(-11.0, 0.0, big)
+    assert llc_refusal(0.0, 0.0, -big) is not None  # |λ̂| sets the allowance
+    assert llc_refusal(-H * big, 0.0, -big).startswith("negative estimate -1000")
+    assert llc_refusal(0.0, 0.0, -1e-9).startswith("negative estimate")
+    assert llc_refusal(0.0, 0.0, 0.0) is None
+    assert "pulls" in llc_refusal(-F, F + 1e-6, 50.0)  # at the allowance, the chains are fine
+    assert llc_refusal(0.0, 0.0, -2.0) == ("negative estimate -2: the chains found lower loss "
+                                           "than at w*, which is not a local minimum")

@@ -1,5 +1,7 @@
-"""The decision rules' thresholds, in one place, with the two rules both domains share: the key-set
-rule (grow to sufficiency, a noise margin, prune by necessity) and the verdict. One cross-entropy.
+"""The decision rules' thresholds, in one place, with the rules themselves as pure functions: the
+key-set rule both domains share (grow to sufficiency, a noise margin, prune by necessity), the
+verdict, the program family (clock / pizza / lookup and the pizza vote) and the LLC's refusal of
+points that are not minima. One cross-entropy. (Pure, so `make mutants` can pin them all.)
 
 Every threshold is named here once; the domain modules import them (and state them in their RULE
 strings). The science behind each is in docs/science.md.
@@ -109,6 +111,61 @@ def verdict(algorithm: str, has_keys: bool, acc: float, agreement: float,
             and train_fit >= RIGHT and ablated is not None and ablated <= NECESSITY_ACC:
         return "algorithmic"
     return "partial"
+
+
+# ---- which program: the family rule (families.RULE states it in words) ------------------------
+def pizza_votes(dependence: float, irrelevance: float, symmetricity: float | None) -> dict:
+    """The pizza signals, each a vote: distance dependence of the logits >= PIZZA_DEPENDENCE,
+    distance irrelevance <= PIZZA_IRRELEVANCE, and (one-layer models only, where it is known)
+    gradient symmetricity >= PIZZA_SYMMETRICITY."""
+    votes = {"distance_dependence": bool(dependence >= PIZZA_DEPENDENCE),
+             "distance_irrelevance": bool(irrelevance <= PIZZA_IRRELEVANCE)}
+    if symmetricity is not None:
+        votes["gradient_symmetricity"] = bool(symmetricity >= PIZZA_SYMMETRICITY)
+    return votes
+
+
+def pizza_signals(votes: dict) -> bool:
+    """The vote passes with at least two signals (both, when only two were cast)."""
+    return sum(votes.values()) >= 2
+
+
+def family(scores: dict, pizza: bool, net_train: float, net_test: float) -> str:
+    """clock / pizza / lookup / unknown from the families' scores (objects with `agreement` and
+    `logit_fve`, keyed by family): a wave family explains the network when it agrees >=
+    EXPLAIN_AGREEMENT held out and its logit FVE is > 0 and >= EXPLAIN_FVE_SHARE x the best
+    family's; both: pizza when the pizza vote passed (`pizza`), else clock; neither: lookup for
+    a network >= LOOKUP_TRAIN_ACC right on its training pairs and <= LOOKUP_MAX_TEST_ACC held
+    out; else unknown."""
+    best = max(s.logit_fve for s in scores.values())
+    explains = [f for f in ("clock", "pizza")
+                if scores[f].agreement >= EXPLAIN_AGREEMENT
+                and scores[f].logit_fve >= EXPLAIN_FVE_SHARE * best and scores[f].logit_fve > 0]
+    if len(explains) == 2:
+        return "pizza" if pizza else "clock"
+    if explains:
+        return explains[0]
+    if net_train >= LOOKUP_TRAIN_ACC and net_test <= LOOKUP_MAX_TEST_ACC:
+        return "lookup"
+    return "unknown"
+
+
+# ---- the LLC: is w* a local minimum? -----------------------------------------------------------
+def llc_refusal(lowest: float, drift: float, llc: float) -> str | None:
+    """Why an estimate λ̂ = `llc` is not one (None when it is): `lowest`, the lowest nβ·(L − L*)
+    the chains or a line search down the gradient reached; `drift`, the gradient's pull
+    (nβ|∇L(w*)|)²/2γ. Not a local minimum when either goes beyond max(LLC_DESCENT_FLOOR,
+    LLC_DESCENT_SHARE x |λ̂|); an estimate below −LLC_NEGATIVE_TOL is refused too."""
+    allowed = max(LLC_DESCENT_FLOOR, LLC_DESCENT_SHARE * abs(llc))
+    if lowest < -allowed or drift > allowed:
+        why = (f"the chains found loss below L(w*) by nβ·ΔL = {lowest:.4g}" if lowest < -allowed
+               else f"the gradient at w* pulls the localized chains down by (nβ|∇L|)²/2γ = "
+                    f"{drift:.4g}")
+        return f"not a local minimum: {why} (allowed: {allowed:.3g})"
+    if llc < -LLC_NEGATIVE_TOL:
+        return (f"negative estimate {llc:.4g}: the chains found lower loss than at w*, which is "
+                "not a local minimum")
+    return None
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,8 @@ from groklab.analysis.cyclic.keyfreq import energy_view
 from groklab.analysis.scale import best_scale
 from groklab.rules import (EXPLAIN_AGREEMENT, EXPLAIN_FVE_SHARE, LOOKUP_MAX_TEST_ACC,
                            LOOKUP_TRAIN_ACC, PIZZA_DEPENDENCE, PIZZA_IRRELEVANCE,
-                           PIZZA_SYMMETRICITY, PROFILE_TIE)
+                           PIZZA_SYMMETRICITY, PROFILE_TIE, pizza_signals, pizza_votes)
+from groklab.rules import family as choose  # RULE, applied to the scores
 
 FAMILIES = ("clock", "pizza", "lookup")
 ALGORITHMS = ("clock", "pizza", "lookup", "unknown")
@@ -345,15 +346,12 @@ def compare(frame: Frame, with_kl: bool = True, symmetricity: float | None = Non
     unexplained = 1 - fves["clock"]
     dependence = (fves["free"] - fves["clock"]) / unexplained if unexplained > 1e-12 else 0.0
     irrelevance = distance_irrelevance(frame)
-    votes = {"distance_dependence": dependence >= PIZZA_DEPENDENCE,
-             "distance_irrelevance": bool(irrelevance <= PIZZA_IRRELEVANCE)}
-    if symmetricity is not None:
-        votes["gradient_symmetricity"] = symmetricity >= PIZZA_SYMMETRICITY
+    votes = pizza_votes(dependence, irrelevance, symmetricity)
     net = frame.network_answer
     tr, te = frame.valid & frame.train, frame.test
     net_train = float((net[tr] == frame.labels[tr]).mean()) if tr.any() else 0.0
     net_test = float((net[te] == frame.labels[te]).mean()) if te.any() else 0.0
-    algorithm = choose(scores, sum(votes.values()) >= 2, net_train, net_test)
+    algorithm = choose(scores, pizza_signals(votes), net_train, net_test)
     return FamilyComparison(algorithm, list(freqs), clock, pizza, scores,
                             float(min(max(dependence, 0.0), 1.0)), fves, irrelevance, symmetricity,
                             votes, net_train, net_test, exceptions=exceptions)
@@ -368,17 +366,3 @@ def with_mdl(score: FamilyScore, pairs: int) -> FamilyScore:
     return dataclasses.replace(score, mdl=float(mdl))
 
 
-def choose(scores: dict[str, FamilyScore], pizza_signals: bool, net_train: float,
-           net_test: float) -> str:
-    """RULE (`pizza_signals`: the vote of the pizza signals passed)."""
-    best = max(s.logit_fve for s in scores.values())
-    explains = [f for f in ("clock", "pizza")
-                if scores[f].agreement >= EXPLAIN_AGREEMENT
-                and scores[f].logit_fve >= EXPLAIN_FVE_SHARE * best and scores[f].logit_fve > 0]
-    if len(explains) == 2:
-        return "pizza" if pizza_signals else "clock"
-    if explains:
-        return explains[0]
-    if net_train >= LOOKUP_TRAIN_ACC and net_test <= LOOKUP_MAX_TEST_ACC:
-        return "lookup"
-    return "unknown"

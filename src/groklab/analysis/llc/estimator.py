@@ -37,7 +37,7 @@ import torch
 
 from groklab.errors import GroklabError
 from groklab.rules import (LLC_DESCENT_FLOOR, LLC_DESCENT_SHARE, LLC_DIVERGENCE_FACTOR,
-                           LLC_NEGATIVE_TOL, LLC_STATIONARY_TOL)
+                           LLC_NEGATIVE_TOL, LLC_STATIONARY_TOL, llc_refusal)
 
 DIVERGENCE_FACTOR = LLC_DIVERGENCE_FACTOR
 STATIONARY_TOL = LLC_STATIONARY_TOL
@@ -191,18 +191,9 @@ def estimate(params: list[torch.nn.Parameter], loss_fn: Callable[[np.ndarray | N
     drift = (nbeta * grad_norm) ** 2 / (2 * settings.gamma) if settings.gamma > 0 else 0.0
     llc = float(np.mean(values))
     std = float(np.std(values)) if len(values) > 1 else 0.0
-    descent = max(LLC_DESCENT_FLOOR, LLC_DESCENT_SHARE * abs(llc))
-    if lowest < -descent or drift > descent:
-        why = (f"the chains found loss below L(w*) by nβ·ΔL = {lowest:.4g}" if lowest < -descent
-               else f"the gradient at w* pulls the localized chains down by (nβ|∇L|)²/2γ = "
-                    f"{drift:.4g}")
-        return LLCEstimate(None, std, values, False,
-                           f"not a local minimum: {why} (allowed: {descent:.3g})", stationary,
-                           loss_star_full, traces, nbeta)
-    if llc < -NEGATIVE_TOL:
-        return LLCEstimate(None, std, values, False,
-                           f"negative estimate {llc:.4g}: the chains found lower loss than at w*, "
-                           "which is not a local minimum", stationary, loss_star_full, traces,
+    refused = llc_refusal(lowest, drift, llc)
+    if refused:
+        return LLCEstimate(None, std, values, False, refused, stationary, loss_star_full, traces,
                            nbeta)
     return LLCEstimate(llc, std, values, True, None, stationary, loss_star_full, traces, nbeta)
 
