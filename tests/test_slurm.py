@@ -40,9 +40,37 @@ def _table(sweep_dir) -> list[dict]:
     return sorted(rows, key=lambda r: r["run_id"])
 
 
+# runs that grok (conftest.SMALL: memorized by ~60, grokked by ~1300, ~10 s each), so the tables
+# compare non-empty key frequencies and real verdicts, not the empties of runs that never learn
+GROKKING = """
+[base]
+task = "add"
+p = 31
+frac_train = 0.5
+d_model = 64
+n_heads = 4
+d_head = 16
+d_mlp = 128
+epochs = 6000
+lr = 5e-3
+stop_patience = 300
+eval_every = 10
+ckpt_every = 100
+
+[axes]
+seed = [0, 1]
+weight_decay = [1.0, 2.0]
+
+[slurm]
+time_min = 10
+mem_gb = 1
+"""
+
+
 def test_slurm_and_local_sweeps_give_identical_tables(tmp_path):
     _cluster()
-    spec = _spec(tmp_path, extra="\n[slurm]\ntime_min = 10\nmem_gb = 1\n")
+    spec = tmp_path / "grok.toml"
+    spec.write_text(GROKKING)
     local = groklab_cli("sweep", "run", str(spec), "--out", str(tmp_path / "local"),
                         "--workers", "2", timeout=600)
     assert local.returncode == 0, local.stderr
@@ -51,6 +79,8 @@ def test_slurm_and_local_sweeps_give_identical_tables(tmp_path):
     assert slurm.returncode == 0, slurm.stderr
     a, b = _table(tmp_path / "local"), _table(tmp_path / "slurm")
     assert len(a) == 4 and all(r["state"] == "done" for r in a)
+    assert all(r["grokked_epoch"] and json.loads(r["key_frequencies"]) for r in a), a
+    assert all(r["verdict"] == "algorithmic" for r in a), a
     assert a == b  # same runs, same epochs, same key frequencies and verdicts
     jobs = json.loads((tmp_path / "slurm" / "slurm" / "jobs.json").read_text())
     assert sorted(jobs) == sorted(r["run_id"] for r in a)
