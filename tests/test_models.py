@@ -99,3 +99,39 @@ def test_fast_path_hook_activations_equal_the_plain_forward(eq_token):
             assert torch.allclose(fast[name][:, :, -1], plain[:, :, -1], atol=1e-12), name
         else:
             assert torch.allclose(fast[name][:, -1], plain[:, -1], atol=1e-12), name
+
+
+@pytest.mark.parametrize("combine,embed,bias,act", [("concat", "shared", True, "relu"),
+                                                    ("concat", "separate", False, "relu"),
+                                                    ("sum", "shared", True, "gelu"),
+                                                    ("sum", "separate", True, "quadratic")])
+def test_mlp_token_table_path_equals_the_plain_forward(combine, embed, bias, act):
+    """The MLP's training forward applies W_in once per token and gathers; the plain forward once
+    per pair: the same logits and gradients, and with a hook attached every hook point is visited
+    (the plain path)."""
+    p = 23
+    model = build_model(ModelConfig(kind="mlp", d_model=16, d_mlp=40, combine=combine, embed=embed,
+                                    bias=bias, act=act), p, seed=4).double()
+    if bias:
+        with torch.no_grad():
+            model.b_in.normal_()
+    pairs = _pairs(p)
+    labels = (pairs[:, 0] + pairs[:, 1]) % p
+    outs, grads = [], []
+    for forward in (model.logits, model.plain_logits):
+        model.zero_grad()
+        logits = forward(pairs)
+        torch.nn.functional.cross_entropy(logits, labels).backward()
+        outs.append(logits.detach())
+        grads.append({n: q.grad.clone() for n, q in model.named_parameters()})
+    assert (outs[0] - outs[1]).abs().max() <= 1e-12 * outs[1].abs().max()
+    for name, g in grads[1].items():
+        assert (grads[0][name] - g).abs().max() <= 1e-12 * g.abs().max().clamp_min(1e-30), name
+    seen = []
+    hooks = {n: (lambda x, name: seen.append(name)) for n in model.hook_points()}
+    with torch.no_grad(), model.hooks(hooks):
+        hooked = model.logits(pairs)
+    assert sorted(seen) == sorted(model.hook_points()) and torch.allclose(hooked, outs[1])
+    zero = {"hook_pre": lambda x, name: torch.zeros_like(x)}  # a replacing hook takes effect
+    with torch.no_grad(), model.hooks(zero):
+        assert torch.equal(model.logits(pairs), torch.zeros(len(pairs), p, dtype=torch.float64))

@@ -42,6 +42,24 @@ class MLPModel(HookedModel):
         self.hook_logits = HookPoint()
 
     def logits(self, pairs: torch.Tensor) -> torch.Tensor:  # [batch, 2] -> [batch, p]
+        """The fast path when no hook is attached: the first layer is linear in each token's
+        embedding, so it is applied once per token ([p, d_mlp] tables for a and for b, p·d·d_mlp
+        multiply-adds) and gathered per pair, instead of once per pair (batch·2d·d_mlp); the same
+        function up to float rounding. With hooks attached: the plain forward, every hook point
+        visited."""
+        if any(h._forward_hooks for h in (self.hook_embed, self.hook_pre, self.hook_post,
+                                          self.hook_logits)):
+            return self.plain_logits(pairs)
+        d = self.cfg.d_model
+        w_a, w_b = (self.W_in[:d], self.W_in[d:]) if self.cfg.combine == "concat" \
+            else (self.W_in, self.W_in)
+        e_b = self.W_E_b if self.cfg.embed == "separate" else self.W_E
+        table_a = self.W_E @ w_a + self.b_in if self.cfg.bias else self.W_E @ w_a  # bias: once
+        pre = table_a[pairs[:, 0]] + (e_b @ w_b)[pairs[:, 1]]
+        return self.act(pre) @ self.W_U
+
+    def plain_logits(self, pairs: torch.Tensor) -> torch.Tensor:
+        """The forward as the model is defined: embed each pair, combine, W_in, act, W_U."""
         if self.cfg.embed == "separate":
             e = torch.stack([self.W_E[pairs[:, 0]], self.W_E_b[pairs[:, 1]]], 1)
         else:
@@ -53,9 +71,6 @@ class MLPModel(HookedModel):
         return self.hook_logits(h @ self.W_U)
 
     def forward(self, pairs: torch.Tensor) -> torch.Tensor:
-        return self.logits(pairs)
-
-    def plain_logits(self, pairs: torch.Tensor) -> torch.Tensor:
         return self.logits(pairs)
 
     def neuron_to_logits(self) -> torch.Tensor:  # [d_mlp, p]
