@@ -97,7 +97,7 @@ def test_seed_lists():
 def test_mixed_shapes_and_too_many_models_are_refused(tmp_path):
     a, b = _configs(2)
     wider = dataclasses.replace(b, model=dataclasses.replace(b.model, d_mlp=64))
-    with pytest.raises(GroklabError, match="differ only in their seeds.*model"):
+    with pytest.raises(GroklabError, match="differ only in their seeds and weight decay; these differ in model"):
         check_batchable([a, wider])
     from groklab.config import preset
 
@@ -109,3 +109,21 @@ def test_mixed_shapes_and_too_many_models_are_refused(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert "GiB" in r.stderr and not (tmp_path / "big").exists()
+
+
+def test_models_with_their_own_weight_decay_are_their_single_runs(tmp_path):
+    """Weight decay per model (decoupled, as AdamW applies it) and models leaving the batch as they
+    stop: each model still equals its single run bit for bit."""
+    base = _configs(3)
+    configs = [dataclasses.replace(c, train=dataclasses.replace(c.train, weight_decay=wd))
+               for c, wd in zip(base, (0.0, 0.5, 2.0))]
+    for i, c in enumerate(configs):
+        run(c, tmp_path / f"single_{i}", quiet=True)
+    train_many(configs, [tmp_path / f"batch_{i}" for i in range(3)], quiet=True)
+    stops = [RunStore(tmp_path / f"single_{i}").read_summary()["epochs"] for i in range(3)]
+    assert len(set(stops)) > 1, stops
+    for i in range(3):
+        assert _same_run(tmp_path / f"single_{i}", tmp_path / f"batch_{i}"), i
+    other = dataclasses.replace(configs[0], train=dataclasses.replace(configs[0].train, lr=1e-2))
+    with pytest.raises(GroklabError, match="seeds and weight decay; these differ in train"):
+        check_batchable([configs[0], other])

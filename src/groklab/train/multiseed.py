@@ -6,12 +6,13 @@ its single run computes: the same fast path, the same float64 loss, gradients eq
 (vmap batches the same kernels). The losses are summed (the models are independent, so each one's
 gradient is its own), one AdamW and one Grokfast filter act on the stacked tensors (both are
 elementwise: equal to K optimizers), and each model keeps its own seed-built initialization and its
-own train/test split (its data seed).
+own train/test split (its data seed) and its own weight decay (AdamW's decoupled decay applied per
+model, as AdamW forms it).
 
 Each model writes an ordinary run directory (config.json, metrics.jsonl, checkpoints, state,
 summary) through the single trainer's callbacks, so every later stage works unchanged; a model that
-stops early is frozen (its weights restored after every later step) and its run closed while the
-others go on; a killed batch resumes from the runs' own states (runs whose states are at different
+stops early has its run closed and leaves the batch (the others are restacked from their states in
+the single trainer's format, the resume path, so nothing computes for a finished model); a killed batch resumes from the runs' own states (runs whose states are at different
 epochs, as each saves on its own schedule, resume as separate batches: a model's trajectory does
 not depend on its batch).
 
@@ -75,25 +76,36 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+PER_MODEL = ("seed", "data_seed", "weight_decay")  # what may differ between models of a batch
+
+
+def batch_key(config: RunConfig) -> RunConfig:
+    """The config with its per-model settings blanked: runs with equal keys train together."""
+    return replace(config, seed=0, preset="", task=replace(config.task, data_seed=0),
+                   train=replace(config.train, weight_decay=0.0))
+
+
 def check_batchable(configs: list[RunConfig]) -> None:
-    """One line unless every config differs from the first only in its seeds."""
+    """One line unless every config differs from the first only in PER_MODEL settings."""
     if not configs:
         raise GroklabError("no runs to train")
-    first = configs[0]
+    first = batch_key(configs[0])
     for cfg in configs[1:]:
-        same = replace(cfg, seed=first.seed, task=replace(cfg.task, data_seed=first.task.data_seed))
+        same = batch_key(cfg)
         if same != first:
-            fields = [s for s in ("task", "model", "train", "preset")
-                      if getattr(same, s) != getattr(first, s)]
-            raise GroklabError(f"runs trained together must differ only in their seeds; these "
-                               f"differ in {', '.join(fields)} (mixed shapes in one batch)")
+            fields = [s for s in ("task", "model", "train") if getattr(same, s) != getattr(first, s)]
+            raise GroklabError(f"runs trained together may differ only in their seeds and weight "
+                               f"decay; these differ in {', '.join(fields)} (mixed shapes in one "
+                               "batch)")
 
 
 @dataclass
 class Member:
-    """One model of the batch: its config, run directory and callbacks."""
+    """One model of the batch: its config, run directory and callbacks. `index` is its row in the
+    trainer's stacked tensors (it changes when finished models are dropped); `slot` is fixed."""
 
     index: int
+    slot: int
     config: RunConfig
     store: RunStore
     callbacks: list
@@ -113,9 +125,12 @@ class BatchTrainer:
         self.params = {n: params[f"model.{n}"] for n in self.names}  # [K, ...] leaves
         self.buffers = buffers
         self.base = _Logits(build_model(configs[0].model, configs[0].task.p, 0)).to("meta")
-        self.optimizer = make_optimizer(list(self.params.values()), self.cfg)
+        # AdamW's decoupled decay p <- p·(1 − lr·wd) per model, here (the optimizer's is 0): the
+        # same float32 product AdamW forms from its scalar, so each model stays its single run
+        self.decays = [c.train.weight_decay for c in configs]
+        self.optimizer = make_optimizer(list(self.params.values()),
+                                        replace(self.cfg, weight_decay=0.0))
         self.grokfast = Grokfast(list(self.params.values()), self.cfg)
-        self.frozen: dict[int, dict[str, torch.Tensor]] = {}
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:  # [K, n, 2] -> [K, n, p]
         params = {f"model.{n}": p for n, p in self.params.items()}
@@ -149,21 +164,20 @@ class BatchTrainer:
         self.grokfast.load_state_tensors(
             {k: torch.stack([s[f"grokfast.{k}"] for s in states]) for k in keys})
 
-    def freeze(self, k: int) -> None:
-        """Model k stops changing (its run is closed); the others go on."""
-        self.frozen[k] = self.weights(k)
-
     def step(self, epoch: int, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)  # zeroing K-stacked grads in place is slow
         loss.backward()
         self.grokfast.apply()
+        lr = lr_at(epoch, self.cfg)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr_at(epoch, self.cfg)
+            group["lr"] = lr
+        if any(self.decays):
+            with torch.no_grad():
+                factor = torch.tensor([1 - lr * wd for wd in self.decays],
+                                      dtype=next(iter(self.params.values())).dtype)
+                for p in self.params.values():
+                    p.mul_(factor.to(p.device).view(-1, *[1] * (p.dim() - 1)))
         self.optimizer.step()
-        with torch.no_grad():
-            for k, saved in self.frozen.items():
-                for n, p in self.params.items():
-                    p[k].copy_(saved[n])
 
     def row(self, k: int, epoch: int, train_logits: torch.Tensor, test_logits: torch.Tensor,
             batch) -> dict:
@@ -204,11 +218,12 @@ def _close(trainer: BatchTrainer, m: Member, epoch: int) -> None:
     for cb in m.callbacks:
         cb.on_end(epoch, m.row or {}, lambda k=m.index: trainer.weights(k), m.stopped)
     m.done, m.closed_at = True, time.perf_counter()
-    trainer.freeze(m.index)
 
 
-def fit(trainer: BatchTrainer, members: list[Member], batch: Batch, start: int) -> int:
-    """`batch` holds every model's pairs stacked: train_x [K, n_train, 2], train_y [K, n_train]."""
+def fit(ctx: dict, members: list[Member], batch: Batch, start: int) -> int:
+    """`batch` holds every model's pairs stacked: train_x [K, n_train, 2], train_y [K, n_train];
+    ctx["trainer"] the BatchTrainer (replaced by a smaller one when models finish)."""
+    trainer = ctx["trainer"]
     cfg, epoch = trainer.cfg, start
     while not all(m.done for m in members):
         logits = trainer.logits(batch.train_x)
@@ -216,15 +231,35 @@ def fit(trainer: BatchTrainer, members: list[Member], batch: Batch, start: int) 
         _evaluate(trainer, members, epoch, logits, batch, final)
         if final or all(m.done for m in members):
             break
-        for m in members:
-            if not m.done:
-                for cb in m.callbacks:
-                    cb.on_epoch(epoch, lambda k=m.index: trainer.weights(k))
-        losses = [cross_entropy(logits[k], batch.train_y[k], cfg.loss_dtype)
-                  for k in range(len(members))]
+        live = [m for m in members if not m.done]
+        if len(live) < len(trainer.decays):  # finished models leave the batch
+            trainer, batch = _compact(ctx, live, batch)
+            logits = trainer.logits(batch.train_x)
+        for m in live:
+            for cb in m.callbacks:
+                cb.on_epoch(epoch, lambda k=m.index: trainer.weights(k))
+        losses = [cross_entropy(logits[m.index], batch.train_y[m.index], cfg.loss_dtype)
+                  for m in live]
         trainer.step(epoch, torch.stack(losses).sum())
         epoch += 1
     return epoch
+
+
+def _compact(ctx: dict, live: list[Member], batch: Batch) -> tuple["BatchTrainer", Batch]:
+    """A trainer of the live models alone, from their states in the single trainer's format (the
+    resume path: each model goes on exactly as before), and their rows of the batch."""
+    old = ctx["trainer"]
+    states = [old.state_tensors(m.index) for m in live]
+    rows = torch.tensor([m.index for m in live], device=batch.train_x.device)
+    device = batch.train_x.device
+    models = [build_model(m.config.model, m.config.task.p, m.config.seed).to(device) for m in live]
+    trainer = BatchTrainer(models, [m.config for m in live])
+    trainer.load_states(states)
+    for i, m in enumerate(live):
+        m.index = i
+    ctx["trainer"] = trainer
+    return trainer, Batch(*(t.index_select(0, rows) for t in
+                            (batch.train_x, batch.train_y, batch.test_x, batch.test_y)))
 
 
 def estimate_bytes(config: RunConfig, k: int) -> int:
@@ -258,17 +293,18 @@ def _check_memory(configs: list[RunConfig], device: torch.device) -> None:
                            f"{have / 2**30:.1f} GiB is free on {device.type}: train fewer at once")
 
 
-def _member(i: int, config: RunConfig, store: RunStore, trainer: BatchTrainer,
-            clock: dict, quiet: bool, start: int) -> Member:
+def _member(i: int, config: RunConfig, store: RunStore, ctx: dict, clock: dict, quiet: bool,
+            start: int) -> Member:
     def save_state(epoch: int) -> None:
-        store.save_state(epoch, trainer.state_tensors(i), clock["prior"][i]
+        store.save_state(epoch, ctx["trainer"].state_tensors(member.index), clock["prior"][i]
                          + time.perf_counter() - clock["t0"])
 
     callbacks = [MetricsLog(store, config.train.eval_every),
                  Checkpointer(store, config.train, save_state), EarlyStop(config.train)]
     if i == 0:
         callbacks.append(Progress(config.train.epochs, start, quiet))
-    return Member(i, config, store, callbacks)
+    member = Member(i, i, config, store, callbacks)
+    return member
 
 
 def _resume_epoch(store: RunStore, config: RunConfig, overwrite: bool) -> int | None:
@@ -330,7 +366,8 @@ def _train(configs, stores, todo: list[int], start: int | None, dev, quiet: bool
     if states:
         trainer.load_states([{k: v.to(dev) for k, v in s.items()} for s in states])
     clock = {"t0": time.perf_counter(), "prior": prior}
-    members = [_member(i, c, s, trainer, clock, quiet, start)
+    ctx = {"trainer": trainer}
+    members = [_member(i, c, s, ctx, clock, quiet, start)
                for i, (c, s) in enumerate(zip(cfgs, sts))]
     for m, logged in zip(members, rows):
         for row in logged:
@@ -339,7 +376,7 @@ def _train(configs, stores, todo: list[int], start: int | None, dev, quiet: bool
     batches = [to_batch(make_dataset(c.task), dev) for c in cfgs]
     stacked = Batch(*(torch.stack([getattr(b, f) for b in batches])
                       for f in ("train_x", "train_y", "test_x", "test_y")))
-    fit(trainer, members, stacked, start)
+    fit(ctx, members, stacked, start)
     for m in members:
-        wall = prior[m.index] + (m.closed_at or time.perf_counter()) - clock["t0"]
+        wall = prior[m.slot] + (m.closed_at or time.perf_counter()) - clock["t0"]
         m.store.write_summary(summarize(m.store.read_metrics(), m.stopped, wall))
