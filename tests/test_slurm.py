@@ -64,6 +64,9 @@ weight_decay = [1.0, 2.0]
 [slurm]
 time_min = 10
 mem_gb = 1
+
+[batch]
+max_models = 2
 """
 
 
@@ -84,7 +87,8 @@ def test_slurm_and_local_sweeps_give_identical_tables(tmp_path):
     assert a == b  # same runs, same epochs, same key frequencies and verdicts
     jobs = json.loads((tmp_path / "slurm" / "slurm" / "jobs.json").read_text())
     assert sorted(jobs) == sorted(r["run_id"] for r in a)
-    assert all("_" in j for j in jobs.values())  # one job array, one task per run
+    assert all("_" in j for j in jobs.values())  # one job array ...
+    assert len(set(jobs.values())) == 2  # ... one task per work item of two runs trained together
     again = groklab_cli("sweep", "run", str(spec), "--out", str(tmp_path / "slurm"),
                         "--executor", "slurm")
     assert again.returncode == 0 and _table(tmp_path / "slurm") == b  # nothing left to do

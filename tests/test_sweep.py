@@ -57,6 +57,10 @@ def test_ids_are_stable_and_adding_a_value_keeps_them(tmp_path):
     ("seed = [3]\n", "Cannot overwrite a value"),  # a duplicate key: TOML refuses it
     ("\n[zip]\nweight_decay = [1.0]\n", "duplicate axis"),
     ("\n[zip]\nlr = [1e-3, 2e-3]\nd_mlp = [32]\n", "one length"),
+    ("\n[batch]\nmax_models = 0\n", "max_models = 0 must be an integer from 1 to 4096"),
+    ("\n[batch]\nmax_models = true\n", "max_models = True must be an integer"),
+    ("\n[batch]\nmax_models = 2.5\n", "max_models = 2.5 must be an integer"),
+    ("\n[batch]\nmodels = 2\n", "'models': unknown option; allowed: max_models"),
 ])
 def test_bad_specs_are_one_line_and_submit_nothing(tmp_path, extra, text):
     spec = _spec(tmp_path, extra=extra)
@@ -187,3 +191,47 @@ def test_regions_of_the_phase_diagram():
     assert d["xs"] == [0.2, 0.8] and d["ys"] == [0.0, 1.0]
     assert d["region"] == [["memorization", "confusion"], ["grokking", "comprehension"]]
     assert d["fraction_grokked"][1][0] == 0.5 and d["median_grokked_epoch"][1][0] == 700.0
+
+
+def _csv_rows(out):
+    r = groklab_cli("sweep", "table", str(out), "--csv")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    for row in rows:
+        row.pop("wall_s")
+    return sorted(rows, key=lambda row: row["run_id"])
+
+
+def test_runs_are_grouped_into_work_items_by_what_may_differ(tmp_path):
+    from groklab.sweep.batching import work_items
+
+    spec = _spec(tmp_path, wds="[0.5, 1.0]", extra="lr = [3e-3, 1e-2]\n")
+    runs = expand(parse(spec))
+    assert len(runs) == 8
+    items = work_items(runs, max_models=8)
+    assert sorted(len(i) for i in items) == [4, 4]  # seed x weight decay, one item per lr
+    for item in items:
+        assert len({r.config.train.lr for r in item}) == 1
+    assert sorted(len(i) for i in work_items(runs, max_models=3)) == [1, 1, 3, 3]
+    assert sorted(len(i) for i in work_items(runs, max_models=8, workers=2)) == [2, 2, 2, 2]
+    assert all(len(i) == 1 for i in work_items(runs, max_models=1))
+    assert [r for i in work_items(runs, None) for r in i] and \
+        sum(len(i) for i in work_items(runs, None)) == 8
+
+
+def test_a_batched_sweep_equals_the_same_sweep_run_alone(tmp_path):
+    """One work item of four runs (one worker) against four single runs: the same table."""
+    batched = _spec(tmp_path, name="b.toml", extra="\n[batch]\nmax_models = 4\n")
+    alone = _spec(tmp_path, name="a.toml", extra="\n[batch]\nmax_models = 1\n")
+    for spec, out in ((batched, "b"), (alone, "a")):
+        r = groklab_cli("sweep", "run", str(spec), "--out", str(tmp_path / out), "--workers", "1",
+                        timeout=600)
+        assert r.returncode == 0, r.stderr
+    a, b = _csv_rows(tmp_path / "a"), _csv_rows(tmp_path / "b")
+    assert len(a) == 4 and all(row["state"] == "done" for row in a)
+    assert a == b
+    from groklab.store import RunStore
+    for row in a:
+        x = RunStore(tmp_path / "a" / "runs" / row["run_id"]).read_metrics()
+        y = RunStore(tmp_path / "b" / "runs" / row["run_id"]).read_metrics()
+        assert x == y  # every logged number, bit for bit

@@ -1,6 +1,9 @@
 """Run a sweep: the local executor (a process pool; each worker pinned to one torch and one BLAS
-thread) or the SLURM executor (sweep/slurm.py: a job array through submitit). Resumable: a run whose stages are all done is skipped, an interrupted one resumes from its
-own checkpoint; a second `sweep run` on a running sweep is refused (an OS lock on DIR/sweep.lock).
+thread) or the SLURM executor (sweep/slurm.py: a job array through submitit). Either runs work
+items (sweep/batching.py): runs whose configs differ only in seed, data seed and weight decay train
+together in one process, each still its single run. Resumable: a run whose stages are all done is
+skipped, an interrupted one resumes from its own checkpoint; a second `sweep run` on a running
+sweep is refused (an OS lock on DIR/sweep.lock).
 
 The sweep directory: DIR/sweep.toml (the spec as given), DIR/runs/<run_id>/ (ordinary run
 directories), DIR/errors/<run_id>.txt (the last error line of a failed run), DIR/results.duckdb.
@@ -22,7 +25,9 @@ from groklab.store import (ANALYSIS_FILE, LLC_FILE, PROGRAM_JSON, RunStore, ensu
                            read_json)
 from groklab.sweep import results
 from groklab.sweep.spec import SweepRun, SweepSpec, expand, parse
-from groklab.sweep.worker import ERRORS_DIR, RUNS_DIR, die_with_parent, run_dir, stage_done, work
+from groklab.sweep.batching import work_items
+from groklab.sweep.worker import (ERRORS_DIR, RUNS_DIR, die_with_parent, run_dir, stage_done,
+                                  work_batch)
 
 SPEC_FILE = "sweep.toml"
 SWEEP_LOCK = "sweep.lock"
@@ -125,19 +130,23 @@ def run_sweep(spec_path: str | Path, out: str | Path, workers: int | None = None
             if on_done:
                 on_done(r.run_id, "failed" if error else "done")
 
-        def args(r: SweepRun) -> tuple:
-            return str(run_dir(out, r)), r.config.to_dict(), spec.stages
+        def args(item: list[SweepRun]) -> tuple:
+            return ([str(run_dir(out, r)) for r in item], [r.config.to_dict() for r in item],
+                    spec.stages)
 
+        max_models = spec.batch.get("max_models")
         if executor == "slurm":
             from groklab.sweep.slurm import run_slurm
 
-            run_slurm(out, todo, spec.slurm, args, finish)
+            run_slurm(out, work_items(todo, max_models), spec.slurm, args, finish)
         else:
+            items = work_items(todo, max_models, workers)
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                      initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
-                futures = {pool.submit(work, *args(r)): r for r in todo}
+                futures = {pool.submit(work_batch, *args(item)): item for item in items}
                 for future in as_completed(futures):
-                    finish(futures[future], future.result())
+                    for r, error in zip(futures[future], future.result()):
+                        finish(r, error)
     return status_counts(out)[0]
 
 

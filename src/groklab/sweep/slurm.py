@@ -1,9 +1,10 @@
-"""The SLURM executor: every unfinished run of a sweep as one task of a job array, submitted through
-submitit; `sweep run` waits for them and fills the results table as tasks finish.
+"""The SLURM executor: every work item of a sweep's unfinished runs (sweep/batching.py: one run, or
+several that train together) as one task of a job array, submitted through submitit; `sweep run`
+waits for them and fills the results table as tasks finish.
 
-Each task runs the same `worker.work` as the local executor (one thread), in the run's own
-directory, so a task requeued after preemption or a time limit (submitit's checkpointing: the task
-is resubmitted as it was) resumes from that run's last checkpoint. The job ids are recorded in
+Each task runs the same `worker.work_batch` as the local executor (one thread), in the runs' own
+directories, so a task requeued after preemption or a time limit (submitit's checkpointing: the
+task is resubmitted as it was) resumes from those runs' last checkpoints. The job ids are recorded in
 DIR/slurm/jobs.json: a second `sweep run` after the first was killed waits for the tasks still in
 the queue instead of submitting them twice.
 
@@ -86,9 +87,10 @@ def _error_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text[-1] if text else ''}"[:500]
 
 
-def run_slurm(out: Path, todo: list, options: dict, work_args: Callable,
+def run_slurm(out: Path, items: list[list], options: dict, work_args: Callable,
               finish: Callable[[object, str | None], None]) -> None:
-    """Submit `todo` (SweepRuns) as one job array, wait, and call finish(run, error) for each."""
+    """Submit `items` (lists of SweepRuns) as one job array, one task each, wait, and call
+    finish(run, error) for every run."""
     import submitit
 
     from groklab.store import write_json
@@ -99,12 +101,13 @@ def run_slurm(out: Path, todo: list, options: dict, work_args: Callable,
     jobs_file = folder / JOBS_FILE
     recorded = json.loads(jobs_file.read_text()) if jobs_file.is_file() else {}
     queued = _queued()
-    waiting = {}  # run_id -> (run, job)
-    for run in todo:
-        job_id = recorded.get(run.run_id)
+    waiting = {}  # first run's id -> (item, job)
+    for item in items:
+        ids = {recorded.get(r.run_id) for r in item}
+        job_id = ids.pop() if len(ids) == 1 else None
         if job_id in queued:  # submitted by an earlier `sweep run`: wait for it, do not resubmit
-            waiting[run.run_id] = (run, submitit.SlurmJob(folder=folder / "%j", job_id=job_id))
-    fresh = [r for r in todo if r.run_id not in waiting]
+            waiting[item[0].run_id] = (item, submitit.SlurmJob(folder=folder / "%j", job_id=job_id))
+    fresh = [item for item in items if item[0].run_id not in waiting]
     if fresh:
         executor = submitit.AutoExecutor(folder=folder / "%j", cluster="slurm")
         params = {"timeout_min": options.get("time_min", 60), "mem_gb": options.get("mem_gb", 4),
@@ -116,22 +119,25 @@ def run_slurm(out: Path, todo: list, options: dict, work_args: Callable,
         executor.update_parameters(**params)
         try:
             with executor.batch():
-                jobs = [executor.submit(RunTask(), *work_args(r)) for r in fresh]
+                jobs = [executor.submit(RunTask(), *work_args(item)) for item in fresh]
         except Exception as e:  # noqa: BLE001 - sbatch's own message, one line
             raise GroklabError(f"sbatch refused the sweep's job array: {_error_line(e)}") from None
-        for run, job in zip(fresh, jobs):
-            waiting[run.run_id] = (run, job)
-            recorded[run.run_id] = job.job_id
+        for item, job in zip(fresh, jobs):
+            waiting[item[0].run_id] = (item, job)
+            recorded.update({r.run_id: job.job_id for r in item})
         write_json(jobs_file, recorded)
     while waiting:
-        for run_id, (run, job) in list(waiting.items()):
+        for key, (item, job) in list(waiting.items()):
             if not job.done():
                 continue
             try:
-                error = job.result()
+                errors = job.result()
             except Exception as e:  # noqa: BLE001 - a failed task is recorded, the sweep goes on
-                error = _error_line(e)
-            del waiting[run_id]
-            finish(run, error)
+                errors = [_error_line(e)] * len(item)
+            if not isinstance(errors, list):  # a task of a single run (an older groklab)
+                errors = [errors] * len(item)
+            del waiting[key]
+            for run, error in zip(item, errors):
+                finish(run, error)
         if waiting:
             time.sleep(POLL_S)

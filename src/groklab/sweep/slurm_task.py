@@ -1,15 +1,18 @@
-"""One sweep run as a SLURM task (imported only by the SLURM executor: it needs submitit).
+"""One sweep work item (a run, or runs that train together) as a SLURM task (imported only by the
+SLURM executor: it needs submitit).
 
 Checkpointable: when SLURM preempts the task or its time limit nears, submitit requeues it as it
-was; `worker.work` then resumes the run from its own last checkpoint (training is resumable)."""
+was; `worker.work_batch` then resumes the runs from their own last checkpoints (training is
+resumable, batched or not)."""
 
 from __future__ import annotations
 
 import submitit
 
-from groklab.sweep.worker import work
+from groklab.sweep.worker import work_batch
 
 
 class RunTask(submitit.helpers.Checkpointable):
-    def __call__(self, path: str, config_dict: dict, stages: tuple[str, ...]) -> str | None:
-        return work(path, config_dict, stages)
+    def __call__(self, paths: list[str], config_dicts: list[dict], stages: tuple[str, ...]
+                 ) -> list[str | None]:
+        return work_batch(paths, config_dicts, stages)

@@ -11,6 +11,9 @@
     frac_train = [0.3, 0.5]
     stages = ["train", "analyze", "extract"]   # optional, top level (the default); also "llc"
                                                # (the LLC of the final checkpoint, defaults)
+    [batch]             # optional: runs that differ only in seed, data_seed and weight_decay
+    max_models = 8      # train together, up to this many per process (default: from memory;
+                        # 1: every run alone)
 
 Field names are the config's (`p`, `frac_train`, `weight_decay`, `seed`, ...; `task` for the task's
 name). A run's id is a hash of its full config, so the same spec expands to the same ids and adding
@@ -32,7 +35,9 @@ from groklab.errors import GroklabError
 
 STAGES = ("train", "analyze", "extract", "llc")
 DEFAULT_STAGES = ("train", "analyze", "extract")
-TOP_KEYS = {"base", "axes", "zip", "stages", "slurm"}
+TOP_KEYS = {"base", "axes", "zip", "stages", "slurm", "batch"}
+BATCH_OPTIONS = ("max_models",)
+MAX_MODELS = 4096  # models one batch may hold (as `groklab train --seeds`)
 SECTIONS = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}
 ALIASES = {"task": ("task", "name")}
 MAX_RUNS = 10_000  # runs one spec may expand to (checked before expanding)
@@ -60,6 +65,7 @@ class SweepSpec:
     zipped: dict
     stages: tuple[str, ...]
     slurm: dict
+    batch: dict = dataclasses.field(default_factory=dict)
 
     @property
     def swept_fields(self) -> list[str]:
@@ -121,6 +127,18 @@ def _stages(data: dict, where: str) -> tuple[str, ...]:
     return tuple(stages)
 
 
+def _batch(data: dict, where: str) -> dict:
+    batch = _table(data, "batch", where)
+    for key, value in batch.items():
+        if key not in BATCH_OPTIONS:
+            raise GroklabError(f"{where}: [batch] {key!r}: unknown option; allowed: "
+                               f"{', '.join(BATCH_OPTIONS)}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_MODELS:
+            raise GroklabError(f"{where}: [batch] max_models = {value!r} must be an integer from 1 "
+                               f"to {MAX_MODELS}")
+    return batch
+
+
 def _size(axes: dict, zipped: dict) -> int:
     """How many runs the spec expands to, at most, computed without expanding it."""
     n = math.prod(len(v) for v in axes.values())
@@ -166,7 +184,8 @@ def parse_data(data: dict, where: str) -> SweepSpec:
     from groklab.sweep.slurm import check_options
 
     check_options(slurm, where)
-    spec = SweepSpec(base_preset, base, axes, zipped, stages, slurm)
+    batch = _batch(data, where)
+    spec = SweepSpec(base_preset, base, axes, zipped, stages, slurm, batch)
     expand(spec, where)  # every value is checked now, before anything runs
     return spec
 

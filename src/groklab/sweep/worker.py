@@ -43,17 +43,45 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def work(path: str, config_dict: dict, stages: tuple[str, ...]) -> str | None:
-    """One run's stages in a worker process, pinned to one thread; the error line or None."""
+def _one_thread() -> None:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
+
+
+def _error(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[-1] if text else ''}"
+
+
+def work_batch(paths: list[str], config_dicts: list[dict], stages: tuple[str, ...]
+               ) -> list[str | None]:
+    """Several runs' stages in one worker process: trained together (train.multiseed: each model
+    is its single run), then each run's later stages on its own; one error line or None per run."""
+    if len(paths) == 1:
+        return [work(paths[0], config_dicts[0], stages)]
+    _one_thread()
+    from groklab.config import RunConfig
+    from groklab.train.multiseed import train_many
+
+    try:
+        train_many([RunConfig.from_dict(c) for c in config_dicts], paths, threads=1, quiet=True)
+    except Exception as e:  # noqa: BLE001 - the batch failed: every run of it is recorded
+        return [_error(e)] * len(paths)
+    return [work(p, c, stages) for p, c in zip(paths, config_dicts)]
+
+
+def work(path: str, config_dict: dict, stages: tuple[str, ...]) -> str | None:
+    """One run's stages in a worker process, pinned to one thread; the error line or None (a run
+    already trained is not trained again)."""
+    _one_thread()
     from groklab.engine import analyze_run
     from groklab.config import RunConfig
     from groklab.engine import extract_run
     from groklab.train import run
 
     try:
-        run(RunConfig.from_dict(config_dict), path, threads=1, quiet=True)
+        if not stage_done(Path(path), "train"):
+            run(RunConfig.from_dict(config_dict), path, threads=1, quiet=True)
         if "analyze" in stages and not stage_done(Path(path), "analyze"):
             analyze_run(path, with_progress=False)
         if "extract" in stages and not stage_done(Path(path), "extract"):
@@ -64,6 +92,5 @@ def work(path: str, config_dict: dict, stages: tuple[str, ...]) -> str | None:
 
             llc_run(path, LLCSettings(), 1)
     except Exception as e:  # noqa: BLE001 - a failed run is recorded, the sweep goes on
-        text = str(e).strip().splitlines()
-        return f"{type(e).__name__}: {text[-1] if text else ''}"
+        return _error(e)
     return None
