@@ -3,8 +3,6 @@ Outside CI these tests skip when no cluster answers; in CI they fail instead."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import shutil
@@ -14,7 +12,7 @@ import sys
 import pytest
 
 from conftest import groklab_cli
-from test_sweep import _spec
+from test_sweep import _csv_rows as _table, _spec
 
 
 def _cluster() -> None:
@@ -29,15 +27,6 @@ def _cluster() -> None:
             pytest.fail("no SLURM cluster answers sinfo (or submitit is missing): .ci/run starts "
                         "one with .ci/slurm-up")
         pytest.skip("no SLURM cluster answers sinfo: start one with `sudo .ci/slurm-up`")
-
-
-def _table(sweep_dir) -> list[dict]:
-    out = groklab_cli("sweep", "table", str(sweep_dir), "--csv")
-    assert out.returncode == 0, out.stderr
-    rows = list(csv.DictReader(io.StringIO(out.stdout)))
-    for r in rows:
-        r.pop("wall_s")
-    return sorted(rows, key=lambda r: r["run_id"])
 
 
 # runs that grok (conftest.SMALL: memorized by ~60, grokked by ~1300, ~10 s each), so the tables
