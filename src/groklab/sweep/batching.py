@@ -1,27 +1,30 @@
 """Which runs of a sweep train together in one process (train.multiseed): runs whose configs differ
 only in the per-model settings (seed, data_seed, weight_decay) form a group; a group is cut into
-work items of at most `max_models` runs ([batch] in the spec; default: as many as half the free
-memory holds, at most DEFAULT_CAP), and, on a pool of several workers, into at least one item per
-worker when it has that many runs, so batching never leaves a worker idle. An item of one run is
-an ordinary single run."""
+work items of at most `max_models` runs ([batch] in the spec), never more than half the free
+memory holds (train.multiseed's estimate), and, on a pool of several workers, into at least one
+item per worker when it has that many runs, so batching never leaves a worker idle. An item of
+one run is an ordinary single run.
+
+The default is 1 (no batching): sweep workers train on one CPU thread, where a batch of K models
+measured 0.8-1.05x the model-epochs per second of K single runs (bench/many_models.py; the batched
+matmuls cost what the K single ones cost, and vmap's batched gather costs more), so on a CPU
+batching saves processes, not time. `max_models` > 1 turns it on."""
 
 from __future__ import annotations
 
 import math
 
-DEFAULT_CAP = 64  # models per item when the spec does not say (and memory allows)
+DEFAULT_MAX_MODELS = 1  # on a CPU worker batching measured no faster (see above)
 
 
-def default_max_models(config) -> int:
-    """As many models as half the free memory holds by train.multiseed's estimate (1..DEFAULT_CAP)."""
+def memory_max_models(config) -> int | None:
+    """As many models of `config` as half the free memory holds (None: unknown)."""
     import torch
 
     from groklab.train.multiseed import available_bytes, estimate_bytes
 
     free = available_bytes(torch.device("cpu"))
-    if free is None:
-        return 8
-    return int(max(1, min(DEFAULT_CAP, free // (2 * estimate_bytes(config, 1)))))
+    return None if free is None else int(max(1, free // (2 * estimate_bytes(config, 1))))
 
 
 def work_items(runs: list, max_models: int | None, workers: int = 1) -> list[list]:
@@ -33,7 +36,9 @@ def work_items(runs: list, max_models: int | None, workers: int = 1) -> list[lis
         groups.setdefault(batch_key(r.config), []).append(r)
     items = []
     for group in groups.values():
-        cap = max_models or default_max_models(group[0].config)
+        cap = max_models or DEFAULT_MAX_MODELS
+        fits = memory_max_models(group[0].config) if cap > 1 else None
+        cap = min(cap, fits) if fits else cap
         size = max(1, min(cap, math.ceil(len(group) / max(1, workers))))
         items += [group[i:i + size] for i in range(0, len(group), size)]
     return items

@@ -12,8 +12,8 @@
     stages = ["train", "analyze", "extract"]   # optional, top level (the default); also "llc"
                                                # (the LLC of the final checkpoint, defaults)
     [batch]             # optional: runs that differ only in seed, data_seed and weight_decay
-    max_models = 8      # train together, up to this many per process (default: from memory;
-                        # 1: every run alone)
+    max_models = 8      # train together, up to this many per process (at most half the free
+                        # memory's worth; default 1: every run alone, see sweep/batching.py)
 
 Field names are the config's (`p`, `frac_train`, `weight_decay`, `seed`, ...; `task` for the task's
 name). A run's id is a hash of its full config, so the same spec expands to the same ids and adding
