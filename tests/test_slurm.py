@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import groklab_cli
+from conftest import SMALL, groklab_cli
 from test_sweep import _csv_rows as _table, _spec
 
 
@@ -31,32 +31,12 @@ def _cluster() -> None:
 
 # runs that grok (conftest.SMALL: memorized by ~60, grokked by ~1300, ~10 s each), so the tables
 # compare non-empty key frequencies and real verdicts, not the empties of runs that never learn
-GROKKING = """
-[base]
-task = "add"
-p = 31
-frac_train = 0.5
-d_model = 64
-n_heads = 4
-d_head = 16
-d_mlp = 128
-epochs = 6000
-lr = 5e-3
-stop_patience = 300
-eval_every = 10
-ckpt_every = 100
-
-[axes]
-seed = [0, 1]
-weight_decay = [1.0, 2.0]
-
-[slurm]
-time_min = 10
-mem_gb = 1
-
-[batch]
-max_models = 2
-"""
+GROKKING = "\n".join(
+    ["[base]", f'task = "{SMALL["task"]["name"]}"']
+    + [f"{k} = {v!r}" for section in ("task", "model", "train") for k, v in SMALL[section].items()
+       if k != "name"]
+    + ["", "[axes]", "seed = [0, 1]", "weight_decay = [1.0, 2.0]",
+       "", "[slurm]", "time_min = 10", "mem_gb = 1", "", "[batch]", "max_models = 2", ""])
 
 
 def test_slurm_and_local_sweeps_give_identical_tables(tmp_path):

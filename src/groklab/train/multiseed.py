@@ -12,9 +12,10 @@ model, as AdamW forms it).
 Each model writes an ordinary run directory (config.json, metrics.jsonl, checkpoints, state,
 summary) through the single trainer's callbacks, so every later stage works unchanged; a model that
 stops early has its run closed and leaves the batch (the others are restacked from their states in
-the single trainer's format, the resume path, so nothing computes for a finished model); a killed batch resumes from the runs' own states (runs whose states are at different
-epochs, as each saves on its own schedule, resume as separate batches: a model's trajectory does
-not depend on its batch).
+the single trainer's format, the resume path, so nothing computes for a finished model); a killed
+batch resumes from the runs' own states (runs whose states are at different epochs, as each saves
+on its own schedule, resume as separate batches: a model's trajectory does not depend on its
+batch).
 
 Glossary: K models, n training pairs (the same count for every model: one task, one fraction).
 """
@@ -76,17 +77,15 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-PER_MODEL = ("seed", "data_seed", "weight_decay")  # what may differ between models of a batch
-
-
 def batch_key(config: RunConfig) -> RunConfig:
-    """The config with its per-model settings blanked: runs with equal keys train together."""
+    """The config with its per-model settings (seed, data seed, weight decay) blanked: runs with
+    equal keys train together."""
     return replace(config, seed=0, preset="", task=replace(config.task, data_seed=0),
                    train=replace(config.train, weight_decay=0.0))
 
 
 def check_batchable(configs: list[RunConfig]) -> None:
-    """One line unless every config differs from the first only in PER_MODEL settings."""
+    """One line unless every config has the first one's batch_key."""
     if not configs:
         raise GroklabError("no runs to train")
     first = batch_key(configs[0])
@@ -128,6 +127,7 @@ class BatchTrainer:
         # AdamW's decoupled decay p <- p·(1 − lr·wd) per model, here (the optimizer's is 0): the
         # same float32 product AdamW forms from its scalar, so each model stays its single run
         self.decays = [c.train.weight_decay for c in configs]
+        self._factors: tuple[float, list[torch.Tensor]] | None = None  # (lr, per-parameter shapes)
         self.optimizer = make_optimizer(list(self.params.values()),
                                         replace(self.cfg, weight_decay=0.0))
         self.grokfast = Grokfast(list(self.params.values()), self.cfg)
@@ -173,11 +173,19 @@ class BatchTrainer:
             group["lr"] = lr
         if any(self.decays):
             with torch.no_grad():
-                factor = torch.tensor([1 - lr * wd for wd in self.decays],
-                                      dtype=next(iter(self.params.values())).dtype)
-                for p in self.params.values():
-                    p.mul_(factor.to(p.device).view(-1, *[1] * (p.dim() - 1)))
+                for p, f in zip(self.params.values(), self._decay_factors(lr)):
+                    p.mul_(f)
         self.optimizer.step()
+
+    def _decay_factors(self, lr: float) -> list[torch.Tensor]:
+        """1 − lr·wd per model, shaped to broadcast over each parameter (rebuilt only when the
+        learning rate changes, i.e. during warm-up)."""
+        if self._factors is None or self._factors[0] != lr:
+            params = list(self.params.values())
+            factor = torch.tensor([1 - lr * wd for wd in self.decays], dtype=params[0].dtype,
+                                  device=params[0].device)
+            self._factors = (lr, [factor.view(-1, *[1] * (p.dim() - 1)) for p in params])
+        return self._factors[1]
 
     def row(self, k: int, epoch: int, train_logits: torch.Tensor, test_logits: torch.Tensor,
             batch) -> dict:
@@ -250,8 +258,8 @@ def _compact(ctx: dict, live: list[Member], batch: Batch) -> tuple["BatchTrainer
     resume path: each model goes on exactly as before), and their rows of the batch."""
     old = ctx["trainer"]
     states = [old.state_tensors(m.index) for m in live]
-    rows = torch.tensor([m.index for m in live], device=batch.train_x.device)
     device = batch.train_x.device
+    rows = torch.tensor([m.index for m in live], device=device)
     models = [build_model(m.config.model, m.config.task.p, m.config.seed).to(device) for m in live]
     trainer = BatchTrainer(models, [m.config for m in live])
     trainer.load_states(states)

@@ -37,11 +37,10 @@ import torch
 
 from groklab.errors import GroklabError
 from groklab.rules import (LLC_DESCENT_FLOOR, LLC_DESCENT_SHARE, LLC_DIVERGENCE_FACTOR,
-                           LLC_NEGATIVE_TOL, LLC_STATIONARY_TOL, llc_refusal)
+                           LLC_STATIONARY_TOL, llc_refusal)
 
 DIVERGENCE_FACTOR = LLC_DIVERGENCE_FACTOR
 STATIONARY_TOL = LLC_STATIONARY_TOL
-NEGATIVE_TOL = LLC_NEGATIVE_TOL  # an estimate below zero minus this is flagged
 LLC_RULE = (f"invalid when a chain diverges (non-finite loss, or nβ·(L − L*) > "
             f"{DIVERGENCE_FACTOR:g} × the parameter count), when w* is not a local minimum (some "
             f"draw, burn-in included, has nβ·(L − L*) below −max({LLC_DESCENT_FLOOR:g}, "
