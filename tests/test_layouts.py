@@ -363,3 +363,87 @@ def test_a_file_whose_task_cannot_be_inferred_says_what_was_tried(tmp_path):
     for task in ("add", "sub", "mul", "div"):
         assert f"{task} 0." in r.stderr
     assert "cannot infer the task" in r.stderr and not (tmp_path / "a.json").exists()
+
+
+def zhong_state(model, d_model: int, d_head: int) -> dict:
+    """A groklab transformer written in Zhong et al.'s layout (W_E [d, V], W_Q [h, d_head, d],
+    W_O [d, h·d_head], W_in [d_mlp, d]), zero-padded to d_model and d_head (the same function);
+    the unembedding gets zero columns for the ids that are not answers."""
+    import torch.nn.functional as F
+
+    w = {k: t.detach().float() for k, t in model.state_dict().items()}
+    m, h = w["embed.W_E"].shape[1], w["blocks.0.attn.W_Q"].shape[0]
+    pad_m = d_model - m
+    v = w["embed.W_E"].shape[0]
+    sd = {"embed.W_E": F.pad(w["embed.W_E"], (0, pad_m)).T.contiguous(),
+          "pos_embed.W_pos": F.pad(w["pos_embed.W_pos"], (0, pad_m)),
+          "unembed.W_U": F.pad(w["unembed.W_U"], (0, v - w["unembed.W_U"].shape[1], 0, pad_m))}
+    for i in range(model.cfg.n_layers):
+        b = f"blocks.{i}."
+        for name in "QKV":  # [h, m, dh] -> [h, d_head, d_model]
+            t = w[b + f"attn.W_{name}"]
+            sd[b + f"attn.W_{name}"] = F.pad(t, (0, d_head - t.shape[2], 0, pad_m)).transpose(1, 2)
+        o = w[b + "attn.W_O"]  # [h, dh, m] -> [d_model, h·d_head]
+        sd[b + "attn.W_O"] = F.pad(o, (0, pad_m, 0, d_head - o.shape[1])).reshape(h * d_head, -1).T
+        sd[b + "mlp.W_in"] = F.pad(w[b + "mlp.W_in"], (0, 0, 0, pad_m)).T.contiguous()
+        sd[b + "mlp.b_in"] = w[b + "mlp.b_in"]
+        sd[b + "mlp.W_out"] = F.pad(w[b + "mlp.W_out"], (0, pad_m)).T.contiguous()
+        sd[b + "mlp.b_out"] = F.pad(w[b + "mlp.b_out"], (0, pad_m))
+    return {k: t.contiguous() for k, t in sd.items()}
+
+
+def test_their_sample_is_their_sample():
+    """random.Random(42).sample over the list of every triple, as their script draws it."""
+    import itertools
+    import random
+
+    from groklab.analysis.cyclic.diagnostics import their_triples
+
+    for p in (7, 23, 59):  # 7: `sample`'s pool branch (p³ small), 23 and 59: its set branch
+        theirs = random.Random(42).sample(list(itertools.product(range(p), repeat=3)), 100)
+        assert their_triples(p).tolist() == [list(t) for t in theirs]
+
+
+def test_clockpizza_diagnostics_equal_their_scripts(tmp_path):
+    """A hand-built clock (its second position's query picks a and b) in Zhong et al.'s layout:
+    groklab's gradient symmetricity (the paper's: logit c), their script's (the final residual's
+    coordinate c on raw `a b`) and the distance irrelevance equal what their analysis code
+    computes on the same model and sample, to 1e-3."""
+    from handbuilt import fourier_transformer
+
+    from groklab.config import TaskConfig
+    from groklab.engine import analyze_model
+    from groklab.tasks import make_dataset
+    from reference_forwards import clockpizza_their_diagnostics
+
+    p = 23
+    gen = torch.Generator().manual_seed(0)
+    sd = {k: t + 1e-3 * torch.randn(t.shape, generator=gen)  # breaks the grid's exact ReLU ties
+          for k, t in zhong_state(fourier_transformer(p), 48, 24).items()}
+    config = {"C": p, "n_layers": 1, "d_model": 48, "n_heads": 2, "attn_coeff": 1.0,
+              "act_fn": "ReLU", "frac": 0.3, "diff_vocab": False, "eqn_sign": True}
+    torch.save(sd, tmp_path / "model_1.pt")
+    imported = import_model(tmp_path / "model_1.pt", "clockpizza2023", config=config)
+    model = build_imported(imported, "test")
+    pairs = torch.cartesian_prod(torch.arange(p), torch.arange(p))
+    with torch.no_grad():
+        assert relative_error(model.logits(pairs), clockpizza(sd, config, *pairs.T)) <= TOL
+    theirs = clockpizza_their_diagnostics(sd, config)
+    r = analyze_model(model, make_dataset(TaskConfig(name="add", p=p, frac_train=0.3)),
+                      {"kind": "test"})
+    assert r.algorithm == "clock"
+    for key in ("gradient_symmetricity", "gradient_symmetricity_authors", "distance_irrelevance"):
+        assert getattr(r, key) == pytest.approx(theirs[key], abs=1e-3, nan_ok=True), key
+    # rate 0 (their pizza attention), random weights: both symmetricities still match theirs
+    rand = clockpizza_state(p, 32, 2, 1, p, 2, seed=5)
+    config0 = {**config, "attn_coeff": 0.0, "d_model": 32, "eqn_sign": False}
+    torch.save(rand, tmp_path / "model_2.pt")
+    model0 = build_imported(import_model(tmp_path / "model_2.pt", "clockpizza2023",
+                                         config=config0), "test")
+    theirs0 = clockpizza_their_diagnostics(rand, config0)
+    from groklab.analysis.cyclic.diagnostics import (authors_gradient_symmetricity,
+                                                     gradient_symmetricity)
+    assert gradient_symmetricity(model0, p) == pytest.approx(theirs0["gradient_symmetricity"],
+                                                             abs=1e-3)
+    assert authors_gradient_symmetricity(model0, p) == pytest.approx(
+        theirs0["gradient_symmetricity_authors"], abs=1e-3)

@@ -20,7 +20,8 @@ import torch
 
 from groklab.analysis.cyclic import keyfreq
 from groklab.analysis.cyclic.ablations import Ablation, ablation_table
-from groklab.analysis.cyclic.diagnostics import (correct_logit_matrix, diagnose, input_side,
+from groklab.analysis.cyclic.diagnostics import (authors_gradient_symmetricity,
+                                                 correct_logit_matrix, diagnose, input_side,
                                                  is_deep)
 from groklab.analysis.cyclic.embeddings import Circle, circle
 from groklab.analysis.cyclic.families import FamilyComparison, compare
@@ -73,6 +74,9 @@ class AnalysisResult:
     output_map: dict = field(default_factory=dict)
     sign: int = 1  # the inputs combine as f(a) + sign * f(b)
     gradient_symmetricity: float | None = None  # votes for one-layer models only
+    # Zhong et al.'s attention: the number their own code prints (diagnostics.
+    # authors_gradient_symmetricity: the final residual's coordinate c, not logit c)
+    gradient_symmetricity_authors: float | None = None
     distance_irrelevance: float | None = None
     input_side: dict | None = None  # diagnostics.input_side: do the inputs meet by addition?
     layers: list[LayerView] | None = None  # transformers: layers.layer_views, one per block
@@ -110,8 +114,10 @@ class AnalysisResult:
             f"coordinates: input map {self.input_map['kind']}, output map "
             f"{self.output_map['kind']}, x = f(a) {'+' if self.sign > 0 else '-'} f(b) mod "
             f"{self.group_order}",
-            f"algorithm: {self.algorithm}; gradient symmetricity {self.gradient_symmetricity:.3f}, "
-            f"distance irrelevance {self.distance_irrelevance:.3f}; inputs meet as a "
+            f"algorithm: {self.algorithm}; gradient symmetricity {self.gradient_symmetricity:.3f}"
+            + ("" if self.gradient_symmetricity_authors is None else
+               f" (their script's reading: {self.gradient_symmetricity_authors:.3f})")
+            + f", distance irrelevance {self.distance_irrelevance:.3f}; inputs meet as a "
             f"{(self.input_side or {}).get('side')} (FVE with E_a, E_b -> their mean "
             f"{(self.input_side or {}).get('fve', float('nan')):.3f})",
             *self.family_comparison.summary_lines(),
@@ -216,6 +222,8 @@ def analyze_with_frame(model: HookedModel, data: Dataset, source: dict,
         family_comparison=families, input_map=frame.input_map.to_dict(),
         output_map=frame.output_map.to_dict(), sign=frame.sign,
         gradient_symmetricity=diag.gradient_symmetricity,
+        gradient_symmetricity_authors=authors_gradient_symmetricity(model, c.p)
+        if model.cfg.attn_mix == "sum" else None,
         distance_irrelevance=diag.distance_irrelevance, distance_resample=diag.resample,
         input_side=side, layers=layer_views(probe, freqs, ablations),
         correct_logits=np.round(correct_logit_matrix(frame), 4).tolist(), notes=notes)

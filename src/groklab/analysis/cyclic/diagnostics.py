@@ -1,7 +1,7 @@
 """Mechanistic diagnostics that tell a clock from a pizza (Zhong et al. 2023), on a `Frame`.
 
 - gradient symmetricity: on Zhong et al.'s sample (every triple (a, b, c), a-major, c fastest,
-  shuffled by Python's `random.Random(42)`, the first GS_TRIPLES), the cosine similarity between
+  drawn by Python's `random.Random(42).sample`), the cosine similarity between
   ∂logit_c/∂x_a and ∂logit_c/∂x_b, x_a and x_b the inputs at a's and b's positions (the residual
   stream before the first block, whose gradient is the token embedding's; the embeddings for the
   MLP); the mean. A one-layer pizza adds the two embeddings and is symmetric (≈ 0.99); a clock
@@ -35,21 +35,15 @@ from groklab.rules import SUMMED_INPUT_FVE
 GS_TRIPLES = 100
 RESAMPLE_PAIRS = 500
 RNG_SEED = 0
-THEIR_SAMPLE_MAX = 2_000_000  # shuffle all p³ triples as Zhong et al. do up to this many
 
 
 @lru_cache(maxsize=8)
 def their_triples(p: int, triples: int = GS_TRIPLES) -> np.ndarray:
-    """Zhong et al.'s gradient-symmetricity sample: [(a, b, c) for a, b, c in range(p)³] shuffled
-    by random.Random(42), the first `triples`. The shuffle's swaps depend only on the list's
-    length, so shuffling the indices gives the same order. Beyond THEIR_SAMPLE_MAX triples
-    (p > 125) a seeded uniform sample stands in. # [triples, 3]"""
-    if p ** 3 > THEIR_SAMPLE_MAX:
-        rng = np.random.Generator(np.random.PCG64(RNG_SEED))
-        return rng.integers(0, p, size=(triples, 3))
-    order = list(range(p ** 3))
-    random.Random(42).shuffle(order)
-    first = np.array(order[:triples], dtype=np.int64)
+    """Zhong et al.'s gradient-symmetricity sample, exactly: `random.Random(42).sample(list(
+    itertools.product(range(p), repeat=3)), triples)`. `sample` reads only the population's
+    length and items, so sampling the indices range(p³) draws the same triples without
+    building the list (index i is (i // p², i // p % p, i % p)). # [triples, 3]"""
+    first = np.array(random.Random(42).sample(range(p ** 3), min(triples, p ** 3)), dtype=np.int64)
     return np.stack([first // (p * p), first // p % p, first % p], axis=1)
 
 
@@ -67,6 +61,37 @@ def gradient_symmetricity(model: HookedModel, p: int, triples: int = GS_TRIPLES)
     ga, gb = grad[:, 0].double(), grad[:, 1].double()
     cos = (ga * gb).sum(-1) / (ga.norm(dim=-1) * gb.norm(dim=-1)).clamp_min(1e-300)
     return float(cos.mean())
+
+
+def authors_gradient_symmetricity(model: HookedModel, p: int,
+                                  triples: int = GS_TRIPLES) -> float | None:
+    """The number Zhong et al.'s own analysis code prints for a transformer, reproduced: their
+    `forward_h` returns the token embeddings (before the positional ones) and the *final residual
+    stream* (their unembedding is not applied), their loop feeds `a b` as raw tokens (no `=`, b not
+    shifted by diff_vocab), and it differentiates residual coordinate c at the last position, not
+    logit c. The mean over their sample of the cosine between the gradients at a's and b's
+    embedding (nan, as theirs, when a sampled coordinate has no gradient). None where their code
+    could not run (not a transformer, or d_model <= some c)."""
+    abc = their_triples(p, triples)
+    if model.cfg.kind != "transformer" or abc[:, 2].max() >= model.cfg.d_model:
+        return None
+    found: dict[str, torch.Tensor] = {}
+
+    def embed(x: torch.Tensor, _name: str) -> torch.Tensor:
+        found["embed"] = x.detach().requires_grad_(True)
+        return found["embed"]
+
+    def final(x: torch.Tensor, _name: str) -> None:
+        found["resid"] = x
+
+    last = f"blocks.{model.cfg.n_layers - 1}.hook_resid_post"
+    with torch.enable_grad(), model.hooks({"hook_embed": embed, last: final}):
+        model.forward(torch.as_tensor(abc[:, :2]))
+        resid = found["resid"][:, -1]
+        picked = resid[torch.arange(len(abc)), torch.as_tensor(abc[:, 2])]
+        (grad,) = torch.autograd.grad(picked.sum(), found["embed"])
+    ga, gb = grad[:, 0].double(), grad[:, 1].double()
+    return float(((ga * gb).sum(-1) / (ga.norm(dim=-1) * gb.norm(dim=-1))).mean())  # 0/0: nan, as theirs
 
 
 def is_deep(model: HookedModel) -> bool:
