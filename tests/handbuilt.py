@@ -149,3 +149,79 @@ def representation_mlp(n: int, reps: list[np.ndarray], alphas=None, scale: float
         for name, value in (("W_E", w_a), ("W_E_b", w_b), ("W_in", w_in), ("W_U", w_u)):
             getattr(model, name).copy_(torch.as_tensor(value))
     return model
+
+
+def _square_knots(limit: float, step: float) -> np.ndarray:
+    return np.arange(step / 2, limit, step)
+
+
+def summed_transformer(p: int = 31, freqs=(3, 7, 11), kind: str = "pizza", phases: int = 12,
+                       scale: float = 2.0, step: float = 0.05):
+    """A transformer with Zhong et al.'s attention at rate 0 (the sum of the value vectors, no
+    mask): the `=` position receives u = E_a + E_b and nothing else about a and b. Token t embeds
+    as cos/sin(w_k t) (and, for the clock, cos/sin(2 w_k t)); `=` embeds to zero.
+
+    kind "pizza": neuron (k, φ) = ReLU(cos(w_k a + φ) + cos(w_k b + φ)), read out as cos(w_k c + 2φ)
+      over a grid of φ: logit(c) ∝ Σ_k |cos(w_k(a − b)/2)| cos(w_k(a + b − c)) (Zhong et al.'s pizza).
+    kind "clock": from sums alone, cos(w(a + b)) = (U_x² − U_y² − V_x)/2 and sin(w(a + b)) =
+      U_x U_y − V_y/2 (U the summed frequency-k pair, V the summed 2k pair); the squares are
+      piecewise-linear sums of ReLUs (knots every `step`), V reaches the unembedding through the
+      residual stream: logit(c) ≈ Σ_k cos(w_k(a + b − c)), a clock on summed inputs."""
+    k_n = len(freqs)
+    width = 4 if kind == "clock" else 2  # per frequency: (cos, sin) of w_k [and of 2 w_k]
+    e0, s0 = 0, width * k_n  # the token slot, the summed slot
+    r0 = 2 * width * k_n  # the readout slot: (cos, sin) of w_k (a + b) per frequency
+    d_model = r0 + 2 * k_n
+    knots = _square_knots(2 * np.sqrt(2), step)
+    # neurons per frequency: pizza, one per phase; clock, four squares of ±x over the knots
+    per = phases if kind == "pizza" else 4 * 2 * len(knots)
+    cfg = ModelConfig(d_model=d_model, n_heads=1, d_head=s0, d_mlp=k_n * per, attn_rate=0.0,
+                      attn_mix="sum", causal=False)
+    model = build_model(cfg, p, 0)
+    w = {n: torch.zeros_like(t) for n, t in model.named_parameters()}
+    t = np.arange(p)
+    for i, k in enumerate(freqs):
+        waves = [np.cos(2 * np.pi * k * t / p), np.sin(2 * np.pi * k * t / p)]
+        if kind == "clock":
+            waves += [np.cos(4 * np.pi * k * t / p), np.sin(4 * np.pi * k * t / p)]
+        for j, wave in enumerate(waves):
+            w["embed.W_E"][:p, e0 + width * i + j] = torch.tensor(wave).float()
+    for j in range(s0):  # V copies the token slot of every position; O writes it to the summed slot
+        w["blocks.0.attn.W_V"][0, e0 + j, j] = 1.0
+        w["blocks.0.attn.W_O"][0, j, s0 + j] = 1.0
+    w_in, w_out = w["blocks.0.mlp.W_in"], w["blocks.0.mlp.W_out"]
+    b_in = w["blocks.0.mlp.b_in"]
+    n = 0
+    for i in range(k_n):
+        ux, uy = s0 + width * i, s0 + width * i + 1
+        rc, rs = r0 + 2 * i, r0 + 2 * i + 1
+        if kind == "pizza":
+            for phi in 2 * np.pi * np.arange(phases) / phases:  # cos(x + φ) = cos x cos φ − sin x sin φ
+                w_in[ux, n], w_in[uy, n] = float(np.cos(phi)), float(-np.sin(phi))
+                w_out[n, rc], w_out[n, rs] = float(np.cos(2 * phi)), float(-np.sin(2 * phi))
+                n += 1
+            continue
+        # x² ≈ Σ_t 2·step·(ReLU(x − t) + ReLU(−x − t)); each square enters with its coefficient
+        squares = [({ux: 1.0}, rc, 0.5), ({uy: 1.0}, rc, -0.5),
+                   ({ux: 1.0, uy: 1.0}, rs, 0.25), ({ux: 1.0, uy: -1.0}, rs, -0.25)]
+        for dirs, out, coef in squares:
+            for sign in (1.0, -1.0):
+                for knot in knots:
+                    for dim, v in dirs.items():
+                        w_in[dim, n] = sign * v
+                    b_in[n] = -knot
+                    w_out[n, out] = coef * 2 * step
+                    n += 1
+        w_vx = w["unembed.W_U"]  # V enters the readout directly: −V_x/2 and −V_y/2
+        vx, vy = s0 + width * i + 2, s0 + width * i + 3
+        c = torch.tensor(2 * np.pi * freqs[i] * t / p)
+        w_vx[vx] = -0.5 * scale * torch.cos(c).float()
+        w_vx[vy] = -0.5 * scale * torch.sin(c).float()
+    for i, k in enumerate(freqs):
+        c = torch.tensor(2 * np.pi * k * t / p)
+        w["unembed.W_U"][r0 + 2 * i] = scale * torch.cos(c).float()
+        w["unembed.W_U"][r0 + 2 * i + 1] = scale * torch.sin(c).float()
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            param.copy_(w[name])
+    return model

@@ -447,3 +447,31 @@ def test_clockpizza_diagnostics_equal_their_scripts(tmp_path):
                                                              abs=1e-3)
     assert authors_gradient_symmetricity(model0, p) == pytest.approx(
         theirs0["gradient_symmetricity_authors"], abs=1e-3)
+
+
+@pytest.mark.parametrize("kind,layers", [("pizza", 1), ("pizza", 2), ("clock", 1), ("clock", 3)])
+def test_summed_inputs_are_named_by_their_logits(kind, layers):
+    """Hand-built transformers with Zhong et al.'s rate-0 attention (the `=` position sees only
+    E_a + E_b): a pizza (|cos(w(a−b)/2)| cos(w(a+b−c))) and a clock built from the sums alone
+    (cos(w(a+b)) from squares of the summed waves). Both read their inputs as a sum and have
+    gradient symmetricity 1; the logits name them: pizza, and clock with the qualifier "a clock
+    on summed inputs" (at one layer the symmetricity votes pizza and is outvoted; deeper it does
+    not vote)."""
+    from handbuilt import summed_transformer
+
+    from groklab.config import TaskConfig
+    from groklab.engine import analyze_model
+    from groklab.tasks import make_dataset
+
+    data = make_dataset(TaskConfig(name="add", p=31, frac_train=0.3))
+    model = deepen(summed_transformer(31, kind=kind), layers)
+    r = analyze_model(model, data, {"kind": "test"})
+    assert r.test_accuracy == 1.0 and r.key_frequencies == [3, 7, 11]
+    assert r.algorithm == kind
+    assert r.input_side["side"] == "sum" and r.input_side["fve"] >= 1 - 1e-6
+    assert r.gradient_symmetricity == pytest.approx(1.0, abs=1e-6)
+    votes = r.family_comparison.pizza_votes
+    assert ("gradient_symmetricity" in votes) == (layers == 1)
+    assert votes["distance_irrelevance"] == (kind == "pizza")
+    summed = any(n.startswith("a clock on summed inputs") for n in r.notes)
+    assert summed == (kind == "clock")
