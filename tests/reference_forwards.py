@@ -113,7 +113,7 @@ def _layer_norm(x: torch.Tensor, w=None, b=None) -> torch.Tensor:
 def hooked_transformer(sd: dict, cfg: dict, tokens: torch.Tensor, p: int) -> torch.Tensor:
     """TransformerLens' HookedTransformer: embed + pos; per block, with LayerNorm (LN: weights,
     LNPre: none) before attention, MLP and unembedding, `x + attn(ln1(x))` with causal softmax over
-    q·k/√d_head plus biases, then `x + mlp(ln2(x))`; logits at the last position, first p."""
+    q·k/√d_head plus biases, then `x + mlp(ln2(x))` (not in attention-only models); logits at the last position, first p."""
     norm = cfg.get("normalization_type")
     act = ACT[cfg.get("act_fn", "relu")]
     sd = {k: v.double() for k, v in sd.items() if v.dtype.is_floating_point}
@@ -137,6 +137,8 @@ def hooked_transformer(sd: dict, cfg: dict, tokens: torch.Tensor, p: int) -> tor
         pattern = torch.softmax(scores.masked_fill(~causal, float("-inf")), dim=-1)
         z = pattern @ v  # [b, h, p, d]
         x = x + torch.einsum("bhpd,hdm->bpm", z, w["attn.W_O"]) + w.get("attn.b_O", 0)
+        if cfg.get("attn_only"):  # attention-only blocks: no MLP, no ln2
+            continue
         hidden = act(ln(x, pre + "ln2") @ w["mlp.W_in"] + w["mlp.b_in"])
         x = x + hidden @ w["mlp.W_out"] + w["mlp.b_out"]
     logits = ln(x, "ln_final") @ sd["unembed.W_U"] + sd.get("unembed.b_U", 0)

@@ -86,8 +86,9 @@ def test_clockpizza_sum_is_not_the_mean(tmp_path):
 
 
 def tl_state(p: int, d: int, heads: int, layers: int, n_ctx: int, d_vocab_out: int, norm,
-             bias: bool, seed: int = 0) -> dict:
-    """A HookedTransformer state dict (W_E [d_vocab, d], W_Q [h, d, d_head], biases, LN weights)."""
+             bias: bool, seed: int = 0, attn_only: bool = False) -> dict:
+    """A HookedTransformer state dict (W_E [d_vocab, d], W_Q [h, d, d_head], biases, LN weights;
+    attention-only: no MLP and no ln2)."""
     g = torch.Generator().manual_seed(seed)
     dh, s, d_mlp = d // heads, d ** -0.5, 2 * d
     d_vocab = p + 1 if n_ctx == 3 else p
@@ -108,29 +109,40 @@ def tl_state(p: int, d: int, heads: int, layers: int, n_ctx: int, d_vocab_out: i
             for ln in ("ln1", "ln2"):
                 sd[b + ln + ".w"] = 1 + _randn(g, d, std=0.2)
                 sd[b + ln + ".b"] = _randn(g, d, std=0.2)
+        if attn_only:
+            for k in [k for k in sd if k.startswith((b + "mlp.", b + "ln2."))]:
+                del sd[k]
     if norm == "LN":
         sd["ln_final.w"], sd["ln_final.b"] = 1 + _randn(g, d, std=0.2), _randn(g, d, std=0.2)
     return sd
 
 
-TL_CASES = [  # layers, normalization, act, biases, n_ctx, answers only
-    (1, None, "relu", False, 3, True), (1, "LN", "gelu", True, 3, False),
-    (2, None, "gelu_new", True, 3, True), (2, "LNPre", "silu", False, 2, True),
-    (3, "LN", "relu", True, 3, True), (3, "LNPre", "gelu", True, 3, False)]
+TL_CASES = [  # layers, normalization, act, biases, n_ctx, answers only, attention only
+    (1, None, "relu", False, 3, True, False), (1, "LN", "gelu", True, 3, False, False),
+    (2, None, "gelu_new", True, 3, True, False), (2, "LNPre", "silu", False, 2, True, False),
+    (3, "LN", "relu", True, 3, True, False), (3, "LNPre", "gelu", True, 3, False, False),
+    (1, None, "relu", False, 3, True, True), (2, "LN", "relu", True, 3, True, True),
+    (3, "LNPre", "relu", False, 2, True, True)]
 
 
-@pytest.mark.parametrize("layers,norm,act,bias,n_ctx,answers", TL_CASES)
-def test_transformerlens_runs_its_forward(tmp_path, layers, norm, act, bias, n_ctx, answers):
+@pytest.mark.parametrize("layers,norm,act,bias,n_ctx,answers,attn_only", TL_CASES)
+def test_transformerlens_runs_its_forward(tmp_path, layers, norm, act, bias, n_ctx, answers,
+                                          attn_only):
     p, d = 13, 16
     d_vocab_out = p if answers or n_ctx == 2 else p + 1
-    sd = tl_state(p, d, 2, layers, n_ctx, d_vocab_out, norm, bias, seed=layers)
-    cfg = {"n_layers": layers, "d_model": d, "n_heads": 2, "d_head": d // 2, "d_mlp": 2 * d,
+    sd = tl_state(p, d, 2, layers, n_ctx, d_vocab_out, norm, bias, seed=layers,
+                  attn_only=attn_only)
+    cfg = {"n_layers": layers, "d_model": d, "n_heads": 2, "d_head": d // 2,
+           "d_mlp": None if attn_only else 2 * d,
            "d_vocab": p + (n_ctx == 3), "d_vocab_out": d_vocab_out, "n_ctx": n_ctx, "act_fn": act,
            "normalization_type": norm, "positional_embedding_type": "standard",
-           "attn_only": False}
+           "attn_only": attn_only}
     save_file({k: v.contiguous() for k, v in sd.items()}, tmp_path / "model.safetensors")
     imported = import_model(tmp_path / "model.safetensors", "transformerlens", config=cfg)
     assert imported.p == p and imported.model.attn_bias == bias
+    assert (imported.model.d_mlp == 0) == attn_only
+    if attn_only:  # without a config, no MLP keys say the same
+        assert import_model(tmp_path / "model.safetensors", "transformerlens").model.d_mlp == 0
     model = build_imported(imported, "test")
     pairs = torch.cartesian_prod(torch.arange(p), torch.arange(p))
     tokens = torch.cat([pairs, torch.full((len(pairs), 1), p)], 1) if n_ctx == 3 else pairs
@@ -216,9 +228,11 @@ def _transformer_lens():
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@pytest.mark.parametrize("layers,ln", [(1, False), (2, True), (3, False), (3, True)])
-def test_export_loads_in_a_real_hooked_transformer(tmp_path, layers, ln):
-    """groklab → TransformerLens: export, HookedTransformer(cfg), load_state_dict, same logits."""
+@pytest.mark.parametrize("layers,ln,d_mlp", [(1, False, 64), (2, True, 64), (3, False, 64),
+                                             (3, True, 64), (2, True, 0)])
+def test_export_loads_in_a_real_hooked_transformer(tmp_path, layers, ln, d_mlp):
+    """groklab → TransformerLens: export, HookedTransformer(cfg), load_state_dict, same logits
+    (d_mlp 0: an attention-only HookedTransformer)."""
     from safetensors.torch import load_file
 
     from groklab.config import ModelConfig
@@ -226,7 +240,7 @@ def test_export_loads_in_a_real_hooked_transformer(tmp_path, layers, ln):
     from groklab.models.io import export_transformerlens
 
     hooked, config = _transformer_lens()
-    model = build_model(ModelConfig(n_layers=layers, d_model=32, n_heads=2, d_head=16, d_mlp=64,
+    model = build_model(ModelConfig(n_layers=layers, d_model=32, n_heads=2, d_head=16, d_mlp=d_mlp,
                                     layer_norm=ln), 17, seed=layers)
     out = export_transformerlens(model, tmp_path / "tl")
     tl_model = hooked(config(**json.loads((out / "config.json").read_text())))
@@ -241,15 +255,19 @@ def test_export_loads_in_a_real_hooked_transformer(tmp_path, layers, ln):
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.filterwarnings("ignore::UserWarning")
-@pytest.mark.parametrize("layers,norm,act", [(1, None, "relu"), (2, "LN", "gelu"),
-                                             (3, "LNPre", "gelu_new")])
-def test_a_trained_hooked_transformer_is_read_as_it_runs(tmp_path, layers, norm, act):
+@pytest.mark.parametrize("layers,norm,act,attn_only", [(1, None, "relu", False),
+                                                       (2, "LN", "gelu", False),
+                                                       (3, "LNPre", "gelu_new", False),
+                                                       (2, "LN", "relu", True)])
+def test_a_trained_hooked_transformer_is_read_as_it_runs(tmp_path, layers, norm, act, attn_only):
     """TransformerLens → groklab: a HookedTransformer built and trained a few steps in
-    TransformerLens, saved with its config, read by `groklab analyze` with the same logits."""
+    TransformerLens, saved with its config, read by `groklab analyze` with the same logits
+    (also an attention-only one)."""
     hooked, config = _transformer_lens()
     p = 13
-    cfg = config(n_layers=layers, d_model=32, n_heads=2, d_head=16, d_mlp=64, d_vocab=p + 1,
-                 d_vocab_out=p, n_ctx=3, act_fn=act, normalization_type=norm, seed=layers)
+    cfg = config(n_layers=layers, d_model=32, n_heads=2, d_head=16,
+                 d_mlp=None if attn_only else 64, d_vocab=p + 1, d_vocab_out=p, n_ctx=3,
+                 act_fn=act, normalization_type=norm, seed=layers, attn_only=attn_only)
     tl_model = hooked(cfg)
     pairs = torch.cartesian_prod(torch.arange(p), torch.arange(p))
     tokens = torch.cat([pairs, torch.full((len(pairs), 1), p)], 1)

@@ -172,7 +172,7 @@ class ModelConfig:
     d_model: int = _f(128, "residual width (transformer) or embedding width (mlp)")
     n_heads: int = _f(4, "attention heads")
     d_head: int = _f(32, "width of each head")
-    d_mlp: int = _f(512, "MLP hidden neurons")
+    d_mlp: int = _f(512, "MLP hidden neurons (0: an attention-only transformer)")
     act: str = _f("relu", "MLP activation", ACTS)
     layer_norm: bool = _f(False, "LayerNorm before attention, MLP and unembedding")
     combine: str = _f("concat", "mlp only: how the embeddings of a and b meet", ("concat", "sum"))
@@ -196,7 +196,9 @@ class ModelConfig:
         _check_choices(self)
         for name in ("n_layers", "d_model", "n_heads", "d_head", "d_mlp"):
             value = getattr(self, name)
-            _check(value >= 1, f"{name}={value} must be >= 1")
+            _check(value >= 1 or (name == "d_mlp" and value == 0 and self.kind == "transformer"),
+                   f"{name}={value} must be >= 1" + (" (0 for an attention-only transformer)"
+                                                      if name == "d_mlp" else ""))
         _check(self.kind == "mlp" or self.act != "quadratic",
                "act='quadratic' is for the mlp model; the transformer takes "
                f"{', '.join(a for a in ACTS if a != 'quadratic')}")

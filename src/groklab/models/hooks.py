@@ -17,6 +17,12 @@ from groklab.errors import GroklabError
 HookFn = Callable[[torch.Tensor, str], "torch.Tensor | None"]
 
 
+def by_position(x: torch.Tensor) -> torch.Tensor:
+    """A hook tensor as [batch, pos, width] (an MLP's [batch, width] has one position); the
+    sizes are spelled out, so a zero width (an attention-only transformer's neurons) reshapes."""
+    return x if x.dim() == 3 else x.reshape(x.shape[0], 1, x.shape[-1])
+
+
 class HookPoint(nn.Module):
     """Identity on a named activation; hooks attached here may read or replace it."""
 

@@ -180,10 +180,12 @@ class MLP(nn.Module):
         self.hook_post = HookPoint()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # [..., m] -> [..., m]
-        lead = x.shape[:-1]
-        pre = self.hook_pre(torch.addmm(self.b_in, x.reshape(-1, x.shape[-1]), self.W_in).view(*lead, -1))
+        """d_mlp 0 (an attention-only model): no neurons, the output is b_out (zero)."""
+        lead, rows = x.shape[:-1], math.prod(x.shape[:-1])
+        pre = self.hook_pre(torch.addmm(self.b_in, x.reshape(rows, x.shape[-1]), self.W_in)
+                            .view(*lead, self.W_in.shape[1]))
         post = self.hook_post(self.act(pre))
-        return torch.addmm(self.b_out, post.reshape(-1, post.shape[-1]), self.W_out).view(*lead, -1)
+        return torch.addmm(self.b_out, post.reshape(rows, post.shape[-1]), self.W_out).view(*lead, -1)
 
 
 class Block(nn.Module):

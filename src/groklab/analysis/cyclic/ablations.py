@@ -16,6 +16,7 @@ import torch
 from groklab.analysis.cyclic.fourier import basis_rows, fourier_basis
 from groklab.analysis.cyclic.logits import excluded, restricted
 from groklab.analysis.cyclic.probe import Probe
+from groklab.models.hooks import by_position
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def neurons_key_only(probe: Probe, freqs) -> np.ndarray:
     keep[np.ix_(idx, idx)] = 1.0
 
     def hook(x: torch.Tensor, _name: str) -> torch.Tensor:
-        last = x.reshape(x.shape[0], -1, x.shape[-1])
+        last = by_position(x)
         acts = last[:, -1].reshape(n, n, -1)
         coef = torch.einsum("jb,ibd->ijd", f, torch.einsum("ia,abd->ibd", f, acts))
         coef = coef * keep[..., None]
@@ -94,6 +95,7 @@ def _component_hooks(probe: Probe) -> list[tuple[str, str, str, object, tuple]]:
     and mean-ablated; a deeper layer's attention and MLP as wholes (L<i>.attn, L<i>.mlp),
     mean-ablated only (a deep model's table stays a few forwards per layer)."""
     model, out = probe.model, []
+    mlp = model.cfg.d_mlp > 0  # an attention-only transformer has no MLP to ablate
     if model.cfg.kind == "transformer":
         both = ("zero", "mean")
         for h in range(model.cfg.n_heads):
@@ -101,12 +103,14 @@ def _component_hooks(probe: Probe) -> list[tuple[str, str, str, object, tuple]]:
                         (slice(None), slice(None), h), both))
         out.append(("attn", "the attention output", "blocks.0.hook_attn_out", (Ellipsis,),
                     ("mean",)))
-        out.append(("mlp", "the MLP", "blocks.0.hook_mlp_out", (Ellipsis,), both))
+        if mlp:
+            out.append(("mlp", "the MLP", "blocks.0.hook_mlp_out", (Ellipsis,), both))
         for i in range(1, model.cfg.n_layers):
             out.append((f"L{i}.attn", f"the attention output of layer {i}",
                         f"blocks.{i}.hook_attn_out", (Ellipsis,), ("mean",)))
-            out.append((f"L{i}.mlp", f"the MLP of layer {i}", f"blocks.{i}.hook_mlp_out",
-                        (Ellipsis,), ("mean",)))
+            if mlp:
+                out.append((f"L{i}.mlp", f"the MLP of layer {i}", f"blocks.{i}.hook_mlp_out",
+                            (Ellipsis,), ("mean",)))
     return out
 
 

@@ -127,8 +127,10 @@ class AnalysisResult:
     def _layer_lines(self) -> list[str]:
         return [f"layer {v.layer}: key-frequency share of the residual stream "
                 f"{v.resid_key_share:.3f}, of the neurons {v.neuron_key_share:.3f} (clusters "
-                f"{v.neuron_clusters}); accuracy without its attention {v.accuracy_without_attn:.3f}, "
-                f"without its MLP {v.accuracy_without_mlp:.3f}" for v in self.layers or []]
+                f"{v.neuron_clusters}); accuracy without its attention {v.accuracy_without_attn:.3f}"
+                + ("; no MLP" if v.accuracy_without_mlp is None
+                   else f", without its MLP {v.accuracy_without_mlp:.3f}")
+                for v in self.layers or []]
 
     def _progress_lines(self) -> list[str]:
         if self.phases is None:

@@ -197,7 +197,7 @@ def circle_planes(rows: np.ndarray) -> Iterator[np.ndarray]:
     radii's relative variance over orthonormal V from those and from random starts (seeded)."""
     x = rows.astype(np.float64) - rows.mean(0)
     u, s, _ = np.linalg.svd(x, full_matrices=False)
-    big = int((s >= TABLE_SV_SHARE * s[0]).sum()) if s[0] > 0 else 0
+    big = int((s >= TABLE_SV_SHARE * s[0]).sum()) if len(s) and s[0] > 0 else 0
     dim = min(TABLE_TOP_VECTORS, big + big % 2, len(s))
     if dim < 2:
         return

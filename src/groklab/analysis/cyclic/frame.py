@@ -150,7 +150,10 @@ def build_frame(model: HookedModel, data: Dataset, maps: tuple[CoordMap, CoordMa
     p = data.task.p
     if maps is None:
         rows_in = model.token_embeddings().detach().double().numpy()[:p]
-        rows_out = model.neuron_to_logits().detach().double().numpy().T
+        readout = model.neuron_to_logits()
+        if readout.shape[0] == 0:  # an attention-only transformer: the unembedding reads the answers
+            readout = model.unembed.W_U
+        rows_out = readout.detach().double().numpy().T
         fin, fout = discover_map(rows_in), discover_map(rows_out)
         if fin.n != fout.n:  # the two sides disagree on the circle: no common coordinates
             fin = fout = identity_map(p)

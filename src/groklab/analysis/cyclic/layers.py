@@ -30,7 +30,7 @@ class LayerView:
     neuron_clusters: dict[int, int]
     neuron_fraction_explained: float
     accuracy_without_attn: float  # attention output mean-ablated
-    accuracy_without_mlp: float
+    accuracy_without_mlp: float | None  # None: an attention-only model
 
 
 def frequency_shares(acts: np.ndarray, n: int) -> np.ndarray:
@@ -75,5 +75,6 @@ def layer_views(probe: Probe, freqs: list[int], ablations: list) -> list[LayerVi
             i, _top(resid), round(float(resid[keys].sum()), 5), _top(neurons),
             round(float(neurons[keys].sum()), 5), clusters.clusters, clusters.fraction_explained,
             _accuracy(ablations, "mean:attn" if i == 0 else f"mean:L{i}.attn"),
-            _accuracy(ablations, "mean:mlp" if i == 0 else f"mean:L{i}.mlp")))
+            _accuracy(ablations, "mean:mlp" if i == 0 else f"mean:L{i}.mlp")
+            if model.cfg.d_mlp else None))
     return views

@@ -37,7 +37,7 @@ def neuron_fve(acts: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         idx = [0] + basis_rows(n, freq)
         block = np.einsum("rbd,cb->rcd", over_a[idx], f[idx], optimize=True)  # [3, 3, d]
         out[:, freq - 1] = (block**2).sum((0, 1)) / np.maximum(total, 1e-300)
-    out[total <= 1e-12 * max(float(total.max()), 1e-30)] = 0.0  # dead neurons explain nothing
+    out[total <= 1e-12 * max(float(total.max(initial=0.0)), 1e-30)] = 0.0  # dead neurons explain nothing
     return out, total
 
 
@@ -58,7 +58,7 @@ def cluster_neurons(acts: np.ndarray, n: int) -> NeuronClusters:
     best_fve = fve.max(1)
     explained = best_fve > CLUSTER_FVE
     clusters = {int(k): int(c) for k, c in zip(*np.unique(best[explained], return_counts=True))}
-    dead = int((total <= 1e-12 * max(float(total.max()), 1e-30)).sum())
+    dead = int((total <= 1e-12 * max(float(total.max(initial=0.0)), 1e-30)).sum())
     return NeuronClusters(best.tolist(), best_fve.round(5).tolist(),
                           dict(sorted(clusters.items(), key=lambda kv: -kv[1])),
-                          float(explained.mean()), dead)
+                          float(explained.mean()) if len(explained) else 0.0, dead)

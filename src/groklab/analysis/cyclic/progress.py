@@ -17,6 +17,7 @@ from groklab.analysis.cyclic.fourier import gini
 from groklab.analysis.cyclic.logits import excluded, restricted
 from groklab.analysis.cyclic.neurons import cluster_neurons
 from groklab.analysis.cyclic.probe import Probe
+from groklab.models.hooks import by_position
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def snapshot(probe: Probe) -> Snapshot:
     model, c = probe.model, probe.coords
     name = model.neuron_hook
     logits, cache = model.run_with_cache(probe.grid_pairs, [name])
-    acts = cache[name].reshape(len(probe.grid_pairs), -1, cache[name].shape[-1])[:, -1]
+    acts = by_position(cache[name])[:, -1]
     grid = logits[:, torch.as_tensor(c.out_tokens)].double().numpy()
     clusters = cluster_neurons(acts.numpy(), c.n)
     e = keyfreq.embed_energy(model.token_embeddings().detach().double().numpy(), c)

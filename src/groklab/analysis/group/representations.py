@@ -40,6 +40,7 @@ from groklab.groups.elements import Group, make_group
 from groklab.groups.irreps import Irrep, projector
 from groklab.groups.structure import Structure, structure_irreps, structure_of
 from groklab.models import HookedModel
+from groklab.models.hooks import by_position
 from groklab.rules import (CHANCE_FACTOR, GROUP_NECESSARY_RATIO, GROUP_SUFFICIENT_RATIO,
                            NEURON_FVE, RIGHT, key_set)
 from groklab.tasks import Dataset
@@ -213,7 +214,7 @@ def answer_activations(model: HookedModel, data: Dataset, hook: str | None
     captured = {}
 
     def grab(x: torch.Tensor, _name: str) -> torch.Tensor:
-        captured["x"] = x.reshape(x.shape[0], -1, x.shape[-1])[:, -1]
+        captured["x"] = by_position(x)[:, -1]
         return x
 
     with model.hooks({hook: grab} if hook else {}):

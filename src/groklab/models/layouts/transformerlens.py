@@ -6,8 +6,9 @@ Read as TransformerLens runs it: causal attention scaled by 1/√d_head, LayerNo
 weights) before attention, MLP and unembedding, the activation `act_fn`, biases b_Q, b_K, b_V, b_O
 and b_U (dropped when all are zero, which keeps the fast path). Inputs `a b =` (n_ctx 3, `=` the
 token p) or `a b` (n_ctx 2). Config values groklab does not run (RMS norms, rotary positions,
-attention-only models, ...) are refused in one line naming the field and the value. Without a
-config the normalization is read from the keys: LNPre then looks like no normalization."""
+...) are refused in one line naming the field and the value. Attention-only models (`attn_only`,
+or no MLP keys) run with no neurons (d_mlp 0). Without a config the normalization is read from the
+keys: LNPre then looks like no normalization."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ ACTS = {"relu": "relu", "gelu": "gelu", "gelu_new": "gelu_new", "gelu_pytorch_ta
         "silu": "silu"}
 NORMS = (None, "LN", "LNPre")
 # config fields whose other values change the forward: the values groklab runs
-FIXED = {"positional_embedding_type": ("standard",), "attn_only": (False,), "gated_mlp": (False,),
+FIXED = {"positional_embedding_type": ("standard",), "gated_mlp": (False,),
          "parallel_attn_mlp": (False,), "post_embedding_ln": (False,), "final_rms": (False,),
          "use_attn_scale": (True,), "num_experts": (None,), "n_key_value_heads": (None,),
          "use_local_attn": (False,), "use_qk_norm": (False,), "use_logn_attn": (False,),
@@ -106,6 +107,29 @@ def _layer_norms(weights: dict, n_layers: int, d_model: int) -> None:
         weights[name + ".b"] = torch.zeros(d_model)
 
 
+def _attn_only(sd: dict, config: dict | None, path: Path) -> bool:
+    """An attention-only model: the config says so, or (without one) there are no MLP keys."""
+    has_mlp = "blocks.0.mlp.W_in" in sd
+    attn_only = (config or {}).get("attn_only", not has_mlp)
+    if not isinstance(attn_only, bool):
+        raise GroklabError(f"{path}: config attn_only={attn_only!r} must be true or false")
+    if attn_only and has_mlp:
+        raise GroklabError(f"{path}: config attn_only=True, but the file has blocks.0.mlp.W_in")
+    return attn_only
+
+
+def _no_neurons(weights: dict, n_layers: int, d_model: int, norm: bool) -> None:
+    """An attention-only model as a transformer with d_mlp 0: empty MLP weights, b_out zero (the
+    MLP adds nothing), and ln2 (which then reads nothing) as the identity LayerNorm."""
+    for i in range(n_layers):
+        b = f"blocks.{i}."
+        weights.update({b + "mlp.W_in": torch.zeros(d_model, 0), b + "mlp.b_in": torch.zeros(0),
+                        b + "mlp.W_out": torch.zeros(0, d_model), b + "mlp.b_out": torch.zeros(d_model)})
+        if norm:
+            weights.setdefault(b + "ln2.w", torch.ones(d_model))
+            weights.setdefault(b + "ln2.b", torch.zeros(d_model))
+
+
 def _check_config_shapes(config: dict, found: dict, path: Path) -> None:
     for key, value in found.items():
         if key in config and config[key] != value:
@@ -118,27 +142,29 @@ def read(sd: dict, path: Path, config: dict | None = None) -> Imported:
     check_ranks(sd, RANKS, NAME, path)
     if config is not None:
         check_config(config, path)
-    if "blocks.0.mlp.W_in" not in sd:
-        raise GroklabError(f"{path}: no blocks.0.mlp.W_in: attention-only models are not supported "
-                           "(groklab reads the MLP's neurons)")
+    attn_only = _attn_only(sd, config, path)
     blocks = sorted({int(k.split(".")[1]) for k in sd if k.startswith("blocks.")})
     if blocks != list(range(len(blocks))):
         raise GroklabError(f"{path}: blocks {blocks} are not numbered 0..{len(blocks) - 1}")
     for i in blocks:
-        need(sd, [f"blocks.{i}.{k}" for k in BLOCK_KEYS], NAME, path)
+        need(sd, [f"blocks.{i}.{k}" for k in BLOCK_KEYS if not (attn_only and k.startswith("mlp."))],
+             NAME, path)
     d_vocab, d_model = sd["embed.W_E"].shape
     n_heads, _, d_head = sd["blocks.0.attn.W_Q"].shape
     d_vocab_out, n_ctx = sd["unembed.W_U"].shape[1], sd["pos_embed.W_pos"].shape[0]
     found = {"n_layers": len(blocks), "d_model": d_model, "n_heads": n_heads, "d_head": d_head,
-             "d_mlp": sd["blocks.0.mlp.W_in"].shape[1], "d_vocab": d_vocab,
+             "d_mlp": 0 if attn_only else sd["blocks.0.mlp.W_in"].shape[1], "d_vocab": d_vocab,
              "d_vocab_out": d_vocab_out, "n_ctx": n_ctx}
     if config is not None:
-        _check_config_shapes(config, found, path)
+        _check_config_shapes(config, {k: v for k, v in found.items()
+                                      if not (attn_only and k == "d_mlp")}, path)
     p, eq = _vocabulary(d_vocab, d_vocab_out, n_ctx, path)
     weights, biases = _split_biases(sd)
     norm = _norm(sd, config, path)
     if norm == "LNPre":
         _layer_norms(weights, len(blocks), d_model)
+    if attn_only:
+        _no_neurons(weights, len(blocks), d_model, norm is not None)
     biased = any(v.abs().max() > 0 for v in biases.values())
     if biased:
         weights.update(biases)
@@ -181,12 +207,16 @@ def export(model, out_dir: str | Path) -> Path:
             weights[b + "b_V"] = torch.zeros(cfg.n_heads, cfg.d_head)
             weights[b + "b_O"] = torch.zeros(cfg.d_model)
         weights["unembed.b_U"] = torch.zeros(p)
+    attn_only = cfg.d_mlp == 0
+    if attn_only:  # TransformerLens' attention-only blocks have no MLP and no ln2
+        weights = {k: v for k, v in weights.items() if ".mlp." not in k and ".ln2." not in k}
     save_tensors(out_dir / "model.safetensors", weights, {"format": "transformerlens"})
     write_json(out_dir / "config.json", {
         "n_layers": cfg.n_layers, "d_model": cfg.d_model, "n_heads": cfg.n_heads,
-        "d_head": cfg.d_head, "d_mlp": cfg.d_mlp, "d_vocab": model.embed.W_E.shape[0],
+        "d_head": cfg.d_head, "d_mlp": None if attn_only else cfg.d_mlp,
+        "d_vocab": model.embed.W_E.shape[0],
         "d_vocab_out": p, "n_ctx": model.n_ctx,
         "act_fn": cfg.act, "normalization_type": "LN" if cfg.layer_norm else None,
-        "attn_only": False, "positional_embedding_type": "standard",
+        "attn_only": attn_only, "positional_embedding_type": "standard",
     })
     return out_dir
