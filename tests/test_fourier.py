@@ -72,3 +72,25 @@ def test_nyquist_frequency_of_an_even_group_is_a_frequency():
     acts = np.cos(np.pi * (a + b)).reshape(-1, 1)
     fve, _ = neuron_fve(acts, n)
     assert fve[0, 5] == pytest.approx(1.0) and fve[0, :5].max() < 1e-9
+
+
+@pytest.mark.parametrize("p,freqs", [(30, (4, 7, 15)), (118, (17, 40, 59))])
+def test_composite_moduli_keep_their_real_half_frequency(p, freqs):
+    """Addition mod a composite n: a hand-built clock that uses k = n/2 (cos(π(a + b − c)), the
+    real 1-d component: C118 = C2 × C59's sign) has it found among the key frequencies, and the
+    restricted network (key frequencies only) stays exact."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from handbuilt import fourier_transformer
+
+    from groklab.config import TaskConfig
+    from groklab.engine import analyze_model
+    from groklab.tasks import make_dataset
+
+    data = make_dataset(TaskConfig(name="add", p=p, frac_train=0.3))
+    r = analyze_model(fourier_transformer(p, freqs=freqs), data, {"kind": "test"})
+    assert r.group_order == p and r.accuracy == 1.0
+    assert r.key_frequencies == sorted(freqs) and r.algorithm == "clock"
+    assert r.restricted_accuracy == 1.0
