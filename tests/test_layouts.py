@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from conftest import groklab_cli
@@ -367,8 +368,15 @@ def test_layers_read_a_deep_clock_layer_by_layer():
     assert first.accuracy_without_mlp <= 0.2 and second.accuracy_without_mlp == 1.0
     assert second.neuron_key_share == 0.0 and second.neuron_clusters == {}
     assert first.resid_key_share >= 0.5
+    # restricted to the key blocks after either block the network is unchanged; without them it
+    # is lost (the loss at chance, log 31 = 3.43)
+    for layer in (first, second):
+        assert layer.restricted_accuracy == 1.0
+        assert layer.restricted_loss == pytest.approx(r.restricted_loss, rel=1e-3)
+        assert layer.excluded_train_loss >= 0.9 * np.log(31)
     names = {a.name for a in r.ablations}
-    assert {"mean:mlp", "zero:mlp", "mean:attn", "mean:L1.mlp", "mean:L1.attn"} <= names
+    assert {"mean:mlp", "zero:mlp", "mean:attn", "mean:L1.mlp", "mean:L1.attn", "restricted:L0",
+            "excluded:L1"} <= names
     assert "layer 1:" in "\n".join(r.summary_lines())
 
 
@@ -493,3 +501,32 @@ def test_summed_inputs_are_named_by_their_logits(kind, layers):
     assert votes["distance_irrelevance"] == (kind == "pizza")
     summed = any(n.startswith("a clock on summed inputs") for n in r.notes)
     assert summed == (kind == "clock")
+
+
+def test_layer_restrictions_say_where_the_answer_forms():
+    """The clock's block moved to layer 1 behind an all-zero block 0: after block 0 the last
+    position holds no key frequencies yet, so removing them there loses nothing (block 1 still
+    reads a and b from their positions); after block 1 removing them loses the answer."""
+    from dataclasses import replace
+
+    from handbuilt import fourier_transformer
+
+    from groklab.config import TaskConfig
+    from groklab.engine import analyze_model
+    from groklab.models import build_model
+    from groklab.tasks import make_dataset
+
+    clock = fourier_transformer(31)
+    late = build_model(replace(clock.cfg, n_layers=2), 31, 0)
+    own = dict(clock.named_parameters())
+    with torch.no_grad():
+        for name, param in late.named_parameters():
+            src = name.replace("blocks.1.", "blocks.0.") if name.startswith("blocks.1.") else name
+            param.copy_(torch.zeros_like(param) if name.startswith("blocks.0.") else own[src])
+    data = make_dataset(TaskConfig(name="add", p=31, frac_train=0.3))
+    r = analyze_model(late, data, {"kind": "test"})
+    first, second = r.layers
+    assert r.accuracy == 1.0 and r.key_frequencies == [3, 7, 11]
+    assert first.excluded_train_loss == pytest.approx(r.train_loss, rel=1e-3)
+    assert second.excluded_train_loss >= 0.9 * np.log(31)
+    assert first.restricted_accuracy == second.restricted_accuracy == 1.0

@@ -266,16 +266,18 @@ def _layers_section(a: dict) -> list[str]:
     return [_section(
         "Layer by layer", f"For each block: the share of the residual stream's and the neurons' "
         f"variance in the key frequencies {a.get('key_frequencies')}, the frequencies holding most, "
-        "the neuron clusters, and the accuracy with the block's attention or MLP output "
-        f"mean-ablated. The inputs meet as a {side.get('side')} (logit FVE "
+        "the neuron clusters, the accuracy with the block's attention or MLP output "
+        "mean-ablated, and the loss with the block's output kept only in the key frequencies "
+        "(restricted) or without them (excluded, training pairs). The inputs meet as a {side.get('side')} (logit FVE "
         f"{_fmt(side.get('fve'), 3)} with both token embeddings replaced by their mean).",
         _table(["layer", "residual: key share", "residual: top frequencies", "neurons: key share",
                 "neurons: top frequencies", "clusters", "acc. without attention",
-                "acc. without MLP"],
+                "acc. without MLP", "restricted loss", "excluded loss"],
                [[v["layer"], _fmt(v["resid_key_share"], 3), top(v["resid_top"]),
                  _fmt(v["neuron_key_share"], 3), top(v["neuron_top"]),
                  str(v["neuron_clusters"]), _fmt(v["accuracy_without_attn"], 3),
-                 _fmt(v["accuracy_without_mlp"], 3)] for v in layers]))]
+                 _fmt(v["accuracy_without_mlp"], 3), _fmt(v.get("restricted_loss"), 3),
+                 _fmt(v.get("excluded_train_loss"), 3)] for v in layers]))]
 
 
 def _program_section(ctx: ReportContext) -> list[str]:

@@ -68,14 +68,17 @@ def embed_without(probe: Probe, freqs) -> np.ndarray:
     return embed_projected(probe, np.eye(n) - key_projector(n, freqs, const=False))
 
 
-def neurons_key_only(probe: Probe, freqs) -> np.ndarray:
-    """Grid logits with each neuron's last-position activation kept only in the key blocks
-    {const, cos_k, sin_k}² (the constant included)."""
-    n = probe.coords.n
+def key_blocks_hook(n: int, freqs, exclude: bool = False):
+    """A hook that keeps an activation's last position, as functions on the N×N grid, only in the
+    key blocks {const, cos_k, sin_k}² (the constant included); `exclude`: removes those blocks
+    instead (all but the constant)."""
     f = torch.as_tensor(fourier_basis(n), dtype=torch.float32)
     keep = torch.zeros(n, n)
     idx = [0] + [r for k in freqs for r in basis_rows(n, k)]
     keep[np.ix_(idx, idx)] = 1.0
+    if exclude:
+        keep = 1.0 - keep
+        keep[0, 0] = 1.0
 
     def hook(x: torch.Tensor, _name: str) -> torch.Tensor:
         last = by_position(x)
@@ -87,7 +90,29 @@ def neurons_key_only(probe: Probe, freqs) -> np.ndarray:
         out[:, -1] = new
         return out.reshape(x.shape)
 
-    return probe.grid_logits({probe.model.neuron_hook: hook})
+    return hook
+
+
+def neurons_key_only(probe: Probe, freqs) -> np.ndarray:
+    """Grid logits with each neuron's last-position activation kept only in the key blocks."""
+    return probe.grid_logits({probe.model.neuron_hook: key_blocks_hook(probe.coords.n, freqs)})
+
+
+def layer_restrictions(probe: Probe, freqs) -> list[Ablation]:
+    """Per block i of a transformer: the residual stream after it (last position) kept only in the
+    key blocks (restricted:L<i>) or without them (excluded:L<i>), the rest of the network run on
+    it: where the key frequencies alone already carry the answer."""
+    model, n, rows = probe.model, probe.coords.n, []
+    if model.cfg.kind != "transformer" or not freqs:
+        return rows
+    for i in range(model.cfg.n_layers):
+        point = f"blocks.{i}.hook_resid_post"
+        for kind, exclude in (("restricted", False), ("excluded", True)):
+            what = "kept only in" if not exclude else "without"
+            rows.append(_row(probe, f"{kind}:L{i}",
+                             f"the residual stream after block {i} {what} the key-frequency blocks",
+                             probe.grid_logits({point: key_blocks_hook(n, freqs, exclude)})))
+    return rows
 
 
 def _component_hooks(probe: Probe) -> list[tuple[str, str, str, object, tuple]]:
@@ -145,4 +170,4 @@ def ablation_table(probe: Probe, logits: np.ndarray, freqs) -> list[Ablation]:
         rows.append(_row(probe, "neurons:key-only",
                          "neuron activations kept only in the key-frequency blocks",
                          neurons_key_only(probe, freqs)))
-    return rows + component_ablations(probe)
+    return rows + layer_restrictions(probe, freqs) + component_ablations(probe)

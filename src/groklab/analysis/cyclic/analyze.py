@@ -130,6 +130,9 @@ class AnalysisResult:
                 f"{v.neuron_clusters}); accuracy without its attention {v.accuracy_without_attn:.3f}"
                 + ("; no MLP" if v.accuracy_without_mlp is None
                    else f", without its MLP {v.accuracy_without_mlp:.3f}")
+                + ("" if v.restricted_loss is None else
+                   f"; restricted loss {v.restricted_loss:.3g} (acc {v.restricted_accuracy:.3f}), "
+                   f"excluded (train) {v.excluded_train_loss:.3g}")
                 for v in self.layers or []]
 
     def _progress_lines(self) -> list[str]:

@@ -4,8 +4,11 @@ Per layer i: the residual stream after block i at the last position and the MLP 
 each as functions on the N×N grid; for each, the share of its variance (centred per direction or per
 neuron, summed) that lies in the 3×3 Fourier blocks {const, cos_k, sin_k}² of each frequency k
 (`neurons.neuron_fve`, weighted by each direction's variance); the shares in the key frequencies;
-the frequencies holding the most; the neuron clusters (best FVE > 0.85); and the accuracy on all
-grid pairs with the block's attention output or MLP output mean-ablated (from the ablation table).
+the frequencies holding the most; the neuron clusters (best FVE > 0.85); the accuracy on all
+grid pairs with the block's attention output or MLP output mean-ablated; and the restricted loss
+of the block (its output at the last position kept only in the key-frequency blocks, the rest of
+the network run on it) and its excluded loss (those blocks removed; training pairs), all from the
+ablation table.
 Glossary: N (circle), K frequencies, d (directions: d_model or d_mlp)."""
 
 from __future__ import annotations
@@ -31,6 +34,11 @@ class LayerView:
     neuron_fraction_explained: float
     accuracy_without_attn: float  # attention output mean-ablated
     accuracy_without_mlp: float | None  # None: an attention-only model
+    # the residual stream after the block kept only in the key-frequency blocks (ablations.
+    # layer_restrictions): all-grid loss and accuracy; without them: the training-pair loss
+    restricted_loss: float | None = None  # None: no key frequencies
+    restricted_accuracy: float | None = None
+    excluded_train_loss: float | None = None
 
 
 def frequency_shares(acts: np.ndarray, n: int) -> np.ndarray:
@@ -48,6 +56,16 @@ def _top(shares: np.ndarray) -> dict[int, float]:
 def _accuracy(ablations: list, name: str) -> float:
     """The all-grid accuracy of the ablation row `name` (ablations.component_ablations)."""
     return next(a.acc for a in ablations if a.name == name)
+
+
+def _restriction(ablations: list, i: int) -> dict:
+    """The block's restricted / excluded rows (ablations.layer_restrictions), when there are."""
+    rows = {a.name: a for a in ablations}
+    r, x = rows.get(f"restricted:L{i}"), rows.get(f"excluded:L{i}")
+    if r is None or x is None:
+        return {}
+    return {"restricted_loss": r.loss, "restricted_accuracy": r.acc,
+            "excluded_train_loss": x.train_loss}
 
 
 def layer_views(probe: Probe, freqs: list[int], ablations: list) -> list[LayerView] | None:
@@ -76,5 +94,5 @@ def layer_views(probe: Probe, freqs: list[int], ablations: list) -> list[LayerVi
             round(float(neurons[keys].sum()), 5), clusters.clusters, clusters.fraction_explained,
             _accuracy(ablations, "mean:attn" if i == 0 else f"mean:L{i}.attn"),
             _accuracy(ablations, "mean:mlp" if i == 0 else f"mean:L{i}.mlp")
-            if model.cfg.d_mlp else None))
+            if model.cfg.d_mlp else None, **_restriction(ablations, i)))
     return views
