@@ -81,6 +81,23 @@ def test_projectors_partition_functions_on_the_group():
     assert np.abs(total - np.eye(g.order)).max() < 1e-12
 
 
+def test_their_numbering_is_how_their_code_enumerates():
+    """Chughtai et al.'s SymmetricGroup numbers elements as sympy's SymmetricGroup(n)._elements
+    (Schreier–Sims order): that reproduces their published S5 table exactly, and gives S6."""
+    named = pytest.importorskip("sympy.combinatorics.named_groups")
+    from groklab.groups.chughtai2023 import ELEMENTS
+
+    for n in (5, 6):
+        theirs = ["".join(map(str, p.array_form)) for p in named.SymmetricGroup(n).elements]
+        assert ELEMENTS[f"S{n}"] == theirs
+    s6 = make_group("S6", "chughtai2023")
+    perms = s6.perms
+    perms_of = named.SymmetricGroup(6).elements
+    for a, b in [(0, 1), (5, 700), (719, 3)]:  # their compose: sympy's p*q (p first, then q)
+        assert (perms[s6.table[a, b]] == perms[b][perms[a]]).all()
+        assert perms_of.index(perms_of[a] * perms_of[b]) == s6.table[a, b]
+
+
 def test_conventions_and_numberings():
     s5 = make_group("S5", "chughtai2023")
     assert s5.identity == 20 and s5.table[0, 1] == 101  # the numbering table's own example
@@ -238,7 +255,7 @@ def test_chughtai_split_and_import(tmp_path):
 @pytest.mark.parametrize("args,needle", [
     (["--group", "S9"], "at most 5000"),
     (["--group", "Q8"], "not a group groklab knows"),
-    (["--group", "S6", "--element-order", "chughtai2023"], "known for S5, A5"),
+    (["--group", "A6", "--element-order", "chughtai2023"], "known for S5, A5, S6"),
     (["--group", "S7"], "at most 5000"),
     (["--group", "S5", "--p", "7"], "--p 7 does not apply"),
     ([], "needs a group"),

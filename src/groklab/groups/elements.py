@@ -8,7 +8,8 @@ of Chughtai et al. 2023): `a·b` means "apply a first, then b", the permutation 
 Groups: S_n, A_n (n >= 3), D_n (dihedral of order 2n, n >= 3; rotation by r then, when s = 1, the
 reflection i -> -i; index r + n·s), C_n (n >= 2; index i is the rotation by i). Numbering
 (`element_order`): `groklab` lists S_n and A_n lexicographically (identity 0); `chughtai2023` is that
-work's numbering (S5 and A5 from their table, the identity of S5 is 20; D_n and C_n as above in both).
+work's numbering (S5 and A5 from their table, the identity of S5 is 20; S6 as their code enumerates
+it, groups/chughtai2023.py; D_n and C_n as above in both).
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def _parity(perms: np.ndarray) -> np.ndarray:
 
 def _listed(name: str, degree: int) -> np.ndarray:
     if name not in chughtai2023.ELEMENTS:
-        raise GroklabError(f"element_order='chughtai2023' is known for S5, A5, D_n and C_n, not "
+        raise GroklabError(f"element_order='chughtai2023' is known for S5, A5, S6, D_n and C_n, not "
                            f"{name}; use element_order='groklab'")
     return np.array([[int(ch) for ch in s] for s in chughtai2023.ELEMENTS[name]])
 
