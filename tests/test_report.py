@@ -16,7 +16,7 @@ from groklab.train import run
 
 FIGURES = ("fig-curves", "fig-progress", "fig-diagnostics", "fig-llc", "fig-llc-calibration",
            "fig-families", "fig-correct",
-           "fig-spectrum", "fig-circles", "fig-neurons", "fig-interference")
+           "fig-spectrum", "fig-circles", "fig-neurons", "fig-interference", "fig-layers")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--virtual-time-budget=15000"]

@@ -176,6 +176,29 @@ def neurons(analysis: dict) -> go.Figure:
     return fig
 
 
+def layers(analysis: dict) -> go.Figure:
+    """One row of panels per transformer block: the share of the residual stream's variance after
+    it, and of its neurons', in each frequency (the key frequencies in red)."""
+    rows = analysis.get("layers") or []
+    keys = set(analysis["key_frequencies"])
+    titles = [t for v in rows for t in (f"layer {v['layer']}: residual stream after the block",
+                                        f"layer {v['layer']}: its neurons")]
+    fig = make_subplots(rows=max(len(rows), 1), cols=2, subplot_titles=titles or None,
+                        vertical_spacing=min(0.12, 0.3 / max(len(rows), 1)))
+    for i, v in enumerate(rows, start=1):
+        for col, key in ((1, "resid_shares"), (2, "neuron_shares")):
+            shares = v.get(key) or []
+            ks = list(range(1, len(shares) + 1))
+            fig.add_trace(go.Bar(x=ks, y=shares, showlegend=False,
+                                 marker_color=[KEY_COLOR if k in keys else OTHER_COLOR for k in ks],
+                                 hovertemplate="k=%{x}<br>share %{y:.3f}<extra></extra>"), i, col)
+    fig.update_xaxes(title_text="frequency k", row=max(len(rows), 1))
+    fig.update_yaxes(range=[0, 1])
+    fig.update_layout(**{**LAYOUT, "height": 260 * max(len(rows), 1) + 80},
+                      title=f"Where the key frequencies {sorted(keys)} live, layer by layer")
+    return fig
+
+
 def interference(analysis: dict, a: int | None = None, b: int | None = None) -> go.Figure:
     """Each key frequency's wave over the answers c for the pair (a, b), and their sum."""
     inter = analysis["interference"]

@@ -200,7 +200,8 @@ def _cyclic_figures(ctx: ReportContext) -> list:
                    ("fig-correct", figures.correct_logits(a)),
                    ("fig-spectrum", figures.spectrum(a)), ("fig-circles", figures.circles(a)),
                    ("fig-neurons", figures.neurons(a)),
-                   ("fig-interference", figures.interference(a))]
+                   ("fig-interference", figures.interference(a))] \
+        + ([("fig-layers", figures.layers(a))] if a.get("layers") else [])
 
 
 def _which_program(a: dict, divs: dict) -> str:
@@ -245,7 +246,7 @@ def _detail_sections(a: dict, divs: dict) -> list[str]:
         _section("Neurons", "Each neuron's activation over all pairs, in Fourier terms.",
                  divs["fig-neurons"]),
         _interference_section(a, divs),
-        *_layers_section(a),
+        *_layers_section(a, divs),
         _section("Ablations", "Loss and accuracy after each ablation, on every pair of the grid.",
                  _table(["ablation", "what", "loss", "accuracy", "test loss", "test accuracy"],
                         [[r["name"], r["description"], _fmt(r["loss"]), _fmt(r["acc"]),
@@ -253,7 +254,7 @@ def _detail_sections(a: dict, divs: dict) -> list[str]:
     ]
 
 
-def _layers_section(a: dict) -> list[str]:
+def _layers_section(a: dict, divs: dict) -> list[str]:
     """One row per transformer layer: where the key frequencies live and what each block does."""
     layers = a.get("layers") or []
     side = a.get("input_side") or {}
@@ -268,9 +269,10 @@ def _layers_section(a: dict) -> list[str]:
         f"variance in the key frequencies {a.get('key_frequencies')}, the frequencies holding most, "
         "the neuron clusters, the accuracy with the block's attention or MLP output "
         "mean-ablated, and the loss with the block's output kept only in the key frequencies "
-        "(restricted) or without them (excluded, training pairs). The inputs meet as a {side.get('side')} (logit FVE "
-        f"{_fmt(side.get('fve'), 3)} with both token embeddings replaced by their mean).",
-        _table(["layer", "residual: key share", "residual: top frequencies", "neurons: key share",
+        "(restricted) or without them (excluded, training pairs). The inputs meet as a "
+        f"{side.get('side')} (logit FVE {_fmt(side.get('fve'), 3)} with both token embeddings "
+        "replaced by their mean).",
+        divs.get("fig-layers", "") + _table(["layer", "residual: key share", "residual: top frequencies", "neurons: key share",
                 "neurons: top frequencies", "clusters", "acc. without attention",
                 "acc. without MLP", "restricted loss", "excluded loss"],
                [[v["layer"], _fmt(v["resid_key_share"], 3), top(v["resid_top"]),

@@ -36,6 +36,8 @@ class LayerView:
     accuracy_without_mlp: float | None  # None: an attention-only model
     # the residual stream after the block kept only in the key-frequency blocks (ablations.
     # layer_restrictions): all-grid loss and accuracy; without them: the training-pair loss
+    resid_shares: list[float] | None = None  # every frequency k = 1..K: share of the variance
+    neuron_shares: list[float] | None = None
     restricted_loss: float | None = None  # None: no key frequencies
     restricted_accuracy: float | None = None
     excluded_train_loss: float | None = None
@@ -94,5 +96,6 @@ def layer_views(probe: Probe, freqs: list[int], ablations: list) -> list[LayerVi
             round(float(neurons[keys].sum()), 5), clusters.clusters, clusters.fraction_explained,
             _accuracy(ablations, "mean:attn" if i == 0 else f"mean:L{i}.attn"),
             _accuracy(ablations, "mean:mlp" if i == 0 else f"mean:L{i}.mlp")
-            if model.cfg.d_mlp else None, **_restriction(ablations, i)))
+            if model.cfg.d_mlp else None, resid.round(5).tolist(), neurons.round(5).tolist(),
+            **_restriction(ablations, i)))
     return views
