@@ -262,6 +262,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an integer") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} must be >= 1")
+    return n
+
+
 def _checkpoints_arg(value: str) -> str | int:
     if value == "all":
         return value
@@ -298,7 +308,8 @@ def cmd_llc(args: argparse.Namespace) -> int:
         for reason in c["invalid"]:
             print(f"  invalid: {reason}")
     else:
-        estimates = llc_run(args.run, settings, args.checkpoints, ticker(args.quiet, "llc"))
+        estimates = llc_run(args.run, settings, args.checkpoints, ticker(args.quiet, "llc"),
+                            max_models=args.max_models)
         for e in estimates:
             value = "invalid" if e.llc is None else f"{e.llc:.4g} ± {e.llc_std:.2g}"
             print(f"epoch {e.epoch:>7d}  llc {value}" + ("" if e.stationary else "  (not stationary)")
@@ -462,6 +473,9 @@ def _llc_parser(sub) -> None:
     p.add_argument("--burn-in", type=int, default=None, help="draws left out of the mean (75)")
     p.add_argument("--batch-size", type=int, default=None, help="minibatch (default: full batch)")
     p.add_argument("--seed", type=int, default=None, help="seed of the chains (default 0)")
+    p.add_argument("--max-models", type=_positive_int, default=1,
+                   help="run the chains of up to N // chains checkpoints as one batched SGLD "
+                        "(default 1: one chain at a time; batching pays on a GPU, not on a CPU)")
     p.add_argument("--calibrate", action="store_true", help="run the epsilon x nbeta grid instead")
     p.add_argument("--checkpoint", type=int, default=None, help="calibration epoch (default last)")
     _cpu_flags(p)

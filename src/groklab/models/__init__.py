@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import torch
+
 from groklab.config import ModelConfig
 from groklab.models.hooks import HookedModel, HookPoint
 from groklab.models.mlp import MLPModel
 from groklab.models.transformer import Transformer
 
-__all__ = ["HookedModel", "HookPoint", "MLPModel", "Transformer", "build_model", "deepen"]
+__all__ = ["HookedModel", "HookPoint", "MLPModel", "Transformer", "TrainingForward", "build_model",
+           "deepen"]
 
 
 def build_model(cfg: ModelConfig, p: int, seed: int = 0) -> HookedModel:
@@ -28,3 +31,16 @@ def deepen(model: Transformer, n_layers: int) -> Transformer:
         for name, param in deep.named_parameters():
             param.copy_(own[name] if name in own else torch.zeros_like(param))
     return deep
+
+
+class TrainingForward(torch.nn.Module):
+    """A model's training forward (`logits`) as a module forward: what `torch.func.functional_call`
+    and `vmap` run when K stacked copies of one model train or sample together."""
+
+    def __init__(self, model: HookedModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, pairs: torch.Tensor) -> torch.Tensor:
+        return self.model.logits(pairs)
+

@@ -31,7 +31,7 @@ from torch.func import functional_call, stack_module_state, vmap
 
 from groklab.config import RunConfig
 from groklab.errors import GroklabError
-from groklab.models import HookedModel, build_model
+from groklab.models import HookedModel, TrainingForward, build_model
 from groklab.store import RunStore
 from groklab.tasks import make_dataset
 from groklab.train.callbacks import Checkpointer, EarlyStop, MetricsLog, Progress
@@ -39,17 +39,6 @@ from groklab.train.loop import ADAM_KEYS, Batch, accuracy, cross_entropy
 from groklab.train.optim import Grokfast, lr_at, make_optimizer
 from groklab.train.run import TrainResult, resolve_device, set_threads, to_batch
 from groklab.train.summary import summarize
-
-
-class _Logits(torch.nn.Module):
-    """The model's training forward (`logits`) as a module forward, for functional_call."""
-
-    def __init__(self, model: HookedModel):
-        super().__init__()
-        self.model = model
-
-    def forward(self, pairs: torch.Tensor) -> torch.Tensor:
-        return self.model.logits(pairs)
 
 
 MAX_SEEDS = 4096
@@ -120,10 +109,10 @@ class BatchTrainer:
     def __init__(self, models: list[HookedModel], configs: list[RunConfig]):
         self.cfg = configs[0].train
         self.names = [n for n, _ in models[0].named_parameters()]
-        params, buffers = stack_module_state([_Logits(m) for m in models])
+        params, buffers = stack_module_state([TrainingForward(m) for m in models])
         self.params = {n: params[f"model.{n}"] for n in self.names}  # [K, ...] leaves
         self.buffers = buffers
-        self.base = _Logits(build_model(configs[0].model, configs[0].task.p, 0)).to("meta")
+        self.base = TrainingForward(build_model(configs[0].model, configs[0].task.p, 0)).to("meta")
         # AdamW's decoupled decay p <- p·(1 − lr·wd) per model, here (the optimizer's is 0): the
         # same float32 product AdamW forms from its scalar, so each model stays its single run
         self.decays = [c.train.weight_decay for c in configs]

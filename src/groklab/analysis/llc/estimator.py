@@ -168,23 +168,39 @@ def estimate(params: list[torch.nn.Parameter], loss_fn: Callable[[np.ndarray | N
     nbeta = settings.resolved_nbeta(n)
     with torch.no_grad():
         loss_star_full = float(loss_fn(None).detach())
-    seeds = np.random.SeedSequence(settings.seed).generate_state(settings.chains * 2)
-    values, traces, stationary, lowest, reach = [], {}, True, 0.0, 0.0
+    seeds = chain_seeds(settings)
+    kept_all, lowest, reach = [], 0.0, 0.0
     try:
         for c in range(settings.chains):
             kept, low, far = _chain(c, params, start, loss_fn, n, settings, nbeta, d,
                                     loss_star_full, seeds)
             lowest, reach = min(lowest, low), max(reach, far)
-            values.append(float(kept.mean()))
-            half = kept[len(kept) // 2:].mean()
-            scale = max(abs(kept.mean()), 1e-12)
-            stationary &= bool(abs(half - kept.mean()) <= STATIONARY_TOL * scale)
-            traces[str(c)] = {"mean": float(kept.mean()), "min": float(kept.min()),
-                              "max": float(kept.max()), "last": float(kept[-1])}
+            kept_all.append(kept)
     except _Diverged as e:
-        return LLCEstimate(None, None, [], False, str(e), False, loss_star_full, traces, nbeta)
+        return LLCEstimate(None, None, [], False, str(e), False, loss_star_full, {}, nbeta)
     finally:
         _set(params, start)
+    return conclude(kept_all, lowest, reach, params, start, loss_fn, nbeta, settings,
+                    loss_star_full)
+
+
+def chain_seeds(settings: LLCSettings) -> np.ndarray:
+    """Chain c's noise seed is [2c], its minibatch seed [2c + 1] (the same at every checkpoint)."""
+    return np.random.SeedSequence(settings.seed).generate_state(settings.chains * 2)
+
+
+def conclude(kept_all: list[np.ndarray], lowest: float, reach: float, params, start, loss_fn,
+             nbeta: float, settings: LLCSettings, loss_star_full: float) -> LLCEstimate:
+    """The estimate from each chain's kept draws, the lowest draw and the chains' reach: the
+    stationarity check, the line search down the gradient at w* and the validity rule."""
+    values, traces, stationary = [], {}, True
+    for c, kept in enumerate(kept_all):
+        values.append(float(kept.mean()))
+        half = kept[len(kept) // 2:].mean()
+        scale = max(abs(kept.mean()), 1e-12)
+        stationary &= bool(abs(half - kept.mean()) <= STATIONARY_TOL * scale)
+        traces[str(c)] = {"mean": float(kept.mean()), "min": float(kept.min()),
+                          "max": float(kept.max()), "last": float(kept[-1])}
     line, grad_norm = _downhill(params, start, loss_fn, reach, nbeta, loss_star_full)
     lowest = min(lowest, line)
     drift = (nbeta * grad_norm) ** 2 / (2 * settings.gamma) if settings.gamma > 0 else 0.0

@@ -12,10 +12,12 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable
 
-from groklab.sources import load_run_model
-from groklab.analysis.llc.estimator import LLC_RULE, LLCEstimate, LLCSettings, estimate_model, pick_checkpoints
+from groklab.analysis.llc.batched import estimate_checkpoints
+from groklab.analysis.llc.estimator import (LLC_RULE, LLCEstimate, LLCSettings, estimate_model,
+                                            pick_checkpoints)
 from groklab.errors import GroklabError
 from groklab.models.io import load_weights
+from groklab.sources import load_run_model
 from groklab.store import LLC_FILE, RunStore, read_json, write_json
 from groklab.tasks import make_dataset
 
@@ -33,20 +35,33 @@ def _previous(store: RunStore) -> dict:
 
 
 def llc_run(path: str | Path, settings: LLCSettings, which: str | int = "all",
-            on_checkpoint: Callable[[int, int], None] | None = None) -> list[LLCEstimate]:
-    """λ̂ at the chosen checkpoints of a run; writes RUN/llc.json (keeping a calibration)."""
+            on_checkpoint: Callable[[int, int], None] | None = None,
+            max_models: int = 1) -> list[LLCEstimate]:
+    """λ̂ at the chosen checkpoints of a run; writes RUN/llc.json (keeping a calibration).
+    `max_models` > 1: the chains of up to max_models // chains checkpoints at a time run as one
+    batched SGLD (analysis.llc.batched; the same estimates to sampling noise)."""
+    if isinstance(max_models, bool) or not isinstance(max_models, int) or max_models < 1:
+        raise GroklabError(f"max_models={max_models!r} must be an integer >= 1")
     store = RunStore(path)
     cfg = store.read_config()
     with store.writer():
         model, _ = load_run_model(path)
         data = make_dataset(cfg.task)
         epochs = pick_checkpoints(store.checkpoint_epochs(), which)
+        per_batch = max(1, max_models // settings.chains) if max_models > 1 else 1
         out = []
-        for i, epoch in enumerate(epochs):
-            load_weights(model, store.load_checkpoint(epoch), str(store.checkpoint_path(epoch)))
-            out.append(estimate_model(model, data, settings, epoch))
+        for first in range(0, len(epochs), per_batch):
+            chunk = epochs[first:first + per_batch]
+            states = []
+            for epoch in chunk:
+                load_weights(model, store.load_checkpoint(epoch), str(store.checkpoint_path(epoch)))
+                states.append({n: p.detach().clone() for n, p in model.named_parameters()})
+            if max_models > 1:
+                out += estimate_checkpoints(model, data, settings, states, chunk)
+            else:
+                out.append(estimate_model(model, data, settings, chunk[0]))
             if on_checkpoint:
-                on_checkpoint(i + 1, len(epochs))
+                on_checkpoint(len(out), len(epochs))
         n = len(data.train_idx)
         write_json(store.file(LLC_FILE), {
             "schema_version": LLC_SCHEMA,
