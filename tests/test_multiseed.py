@@ -97,7 +97,7 @@ def test_seed_lists():
 def test_mixed_shapes_and_too_many_models_are_refused(tmp_path):
     a, b = _configs(2)
     wider = dataclasses.replace(b, model=dataclasses.replace(b.model, d_mlp=64))
-    with pytest.raises(GroklabError, match="differ only in their seeds and weight decay; these differ in model"):
+    with pytest.raises(GroklabError, match="differ only in their seeds and optimizer settings .*; these differ in model"):
         check_batchable([a, wider])
     from groklab.config import preset
 
@@ -111,19 +111,48 @@ def test_mixed_shapes_and_too_many_models_are_refused(tmp_path):
     assert "GiB" in r.stderr and not (tmp_path / "big").exists()
 
 
+def _each_is_its_single_run(tmp_path, settings: list[dict]) -> list:
+    """Configs with these train settings, trained alone and as one batch: each model of the batch
+    equals its single run bit for bit, and they stop at different epochs (so some leave the batch)."""
+    configs = [dataclasses.replace(c, train=dataclasses.replace(c.train, **kw))
+               for c, kw in zip(_configs(len(settings)), settings)]
+    check_batchable(configs)
+    for i, c in enumerate(configs):
+        run(c, tmp_path / f"single_{i}", quiet=True)
+    train_many(configs, [tmp_path / f"batch_{i}" for i in range(len(configs))], quiet=True)
+    stops = [RunStore(tmp_path / f"single_{i}").read_summary()["epochs"] for i in range(len(configs))]
+    assert len(set(stops)) > 1, stops
+    for i in range(len(configs)):
+        assert _same_run(tmp_path / f"single_{i}", tmp_path / f"batch_{i}"), i
+    return configs
+
+
 def test_models_with_their_own_weight_decay_are_their_single_runs(tmp_path):
     """Weight decay per model (decoupled, as AdamW applies it) and models leaving the batch as they
     stop: each model still equals its single run bit for bit."""
-    base = _configs(3)
-    configs = [dataclasses.replace(c, train=dataclasses.replace(c.train, weight_decay=wd))
-               for c, wd in zip(base, (0.0, 0.5, 2.0))]
-    for i, c in enumerate(configs):
-        run(c, tmp_path / f"single_{i}", quiet=True)
-    train_many(configs, [tmp_path / f"batch_{i}" for i in range(3)], quiet=True)
-    stops = [RunStore(tmp_path / f"single_{i}").read_summary()["epochs"] for i in range(3)]
-    assert len(set(stops)) > 1, stops
-    for i in range(3):
-        assert _same_run(tmp_path / f"single_{i}", tmp_path / f"batch_{i}"), i
-    other = dataclasses.replace(configs[0], train=dataclasses.replace(configs[0].train, lr=1e-2))
-    with pytest.raises(GroklabError, match="seeds and weight decay; these differ in train"):
+    configs = _each_is_its_single_run(tmp_path, [dict(weight_decay=wd) for wd in (0.0, 0.5, 2.0)])
+    other = dataclasses.replace(configs[0], train=dataclasses.replace(configs[0].train, epochs=50))
+    with pytest.raises(GroklabError, match="optimizer settings .*; these differ in train"):
         check_batchable([configs[0], other])
+
+
+def test_models_with_their_own_optimizer_settings_are_their_single_runs(tmp_path):
+    """Learning rate, betas, warm-up and Grokfast per model: the models sharing settings form a span
+    (their own leaves, AdamW group and filter), interleaved here so that the batch must reorder
+    them; each model still equals its single run bit for bit, also after others leave the batch."""
+    _each_is_its_single_run(tmp_path, [
+        dict(lr=3e-3), dict(lr=1e-2, warmup=0), dict(lr=3e-3),
+        dict(lr=3e-3, grokfast="ema", grokfast_lamb=1.0, beta2=0.99),
+        dict(lr=5e-3, grokfast="ma", grokfast_window=5, weight_decay=0.3)])
+    lrs = {RunStore(tmp_path / f"batch_{i}").read_metrics()[-1]["lr"] for i in range(5)}
+    assert lrs == {3e-3, 1e-2, 5e-3}
+
+
+def test_spans_keep_models_with_shared_settings_adjacent():
+    from groklab.train.multiseed import by_span
+
+    base = _configs(5)
+    lrs = (1e-3, 2e-3, 1e-3, 3e-3, 2e-3)
+    configs = [dataclasses.replace(c, train=dataclasses.replace(c.train, lr=lr))
+               for c, lr in zip(base, lrs)]
+    assert by_span(configs) == [0, 2, 1, 4, 3]

@@ -205,15 +205,16 @@ def _csv_rows(out):
 def test_runs_are_grouped_into_work_items_by_what_may_differ(tmp_path):
     from groklab.sweep.batching import work_items
 
-    spec = _spec(tmp_path, wds="[0.5, 1.0]", extra="lr = [3e-3, 1e-2]\n")
+    spec = _spec(tmp_path, wds="[0.5, 1.0]", extra="lr = [3e-3, 1e-2]\nd_mlp = [32, 48]\n")
     runs = expand(parse(spec))
-    assert len(runs) == 8
+    assert len(runs) == 16
     items = work_items(runs, max_models=8)
-    assert sorted(len(i) for i in items) == [4, 4]  # seed x weight decay, one item per lr
+    assert sorted(len(i) for i in items) == [8, 8]  # seed x weight decay x lr, one item per d_mlp
     for item in items:
-        assert len({r.config.train.lr for r in item}) == 1
-    assert sorted(len(i) for i in work_items(runs, max_models=3)) == [1, 1, 3, 3]
-    assert sorted(len(i) for i in work_items(runs, max_models=8, workers=2)) == [2, 2, 2, 2]
+        assert len({r.config.model.d_mlp for r in item}) == 1
+        assert len({r.config.train.lr for r in item}) == 2  # optimizer settings train together
+    assert sorted(len(i) for i in work_items(runs, max_models=3)) == [2, 2, 3, 3, 3, 3]
+    assert sorted(len(i) for i in work_items(runs, max_models=8, workers=4)) == [2, 2, 2, 2] * 2
     assert all(len(i) == 1 for i in work_items(runs, max_models=1))
     assert all(len(i) == 1 for i in work_items(runs, None))  # the CPU default: every run alone
 

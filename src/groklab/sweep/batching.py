@@ -1,7 +1,7 @@
 """Which runs of a sweep train together in one process (train.multiseed): runs whose configs differ
-only in the per-model settings (seed, data_seed, weight_decay) form a group; a group is cut into
-work items of at most `max_models` runs ([batch] in the spec), never more than half the free
-memory holds (train.multiseed's estimate), and, on a pool of several workers, into at least one
+only in the per-model settings (seed, data_seed, weight_decay and the optimizer settings of
+train.multiseed.OPTIMIZER_FIELDS) form a group; a group is cut into work items of at most
+`max_models` runs ([batch] in the spec), never more than half the free memory holds (train.multiseed's estimate), and, on a pool of several workers, into at least one
 item per worker when it has that many runs, so batching never leaves a worker idle. An item of
 one run is an ordinary single run.
 

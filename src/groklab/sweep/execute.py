@@ -1,7 +1,7 @@
 """Run a sweep: the local executor (a process pool; each worker pinned to one torch and one BLAS
 thread) or the SLURM executor (sweep/slurm.py: a job array through submitit). Either runs work
-items (sweep/batching.py): runs whose configs differ only in seed, data seed and weight decay train
-together in one process, each still its single run. Resumable: a run whose stages are all done is
+items (sweep/batching.py): runs whose configs differ only in seed, data seed, weight decay and
+optimizer settings train together in one process, each still its single run. Resumable: a run whose stages are all done is
 skipped, an interrupted one resumes from its own checkpoint; a second `sweep run` on a running
 sweep is refused (an OS lock on DIR/sweep.lock).
 

@@ -4,10 +4,16 @@ The K models' parameters are stacked on a leading K axis (torch.func.stack_modul
 through `torch.func.vmap` of the single model's own forward, so every model computes exactly what
 its single run computes: the same fast path, the same float64 loss, gradients equal bit for bit
 (vmap batches the same kernels). The losses are summed (the models are independent, so each one's
-gradient is its own), one AdamW and one Grokfast filter act on the stacked tensors (both are
+gradient is its own), one AdamW and the Grokfast filters act on the stacked tensors (both are
 elementwise: equal to K optimizers), and each model keeps its own seed-built initialization and its
 own train/test split (its data seed) and its own weight decay (AdamW's decoupled decay applied per
 model, as AdamW forms it).
+
+Optimizer settings may differ too (learning rate, betas, warm-up, the Grokfast filter and its
+parameters): models that share them form a *span*, a contiguous run of rows kept as its own leaf
+tensors, with its own AdamW parameter group and its own Grokfast filter, so each model's update is
+torch's own for its settings, bit for bit; the forward concatenates the spans' leaves (one span:
+no copy).
 
 Each model writes an ordinary run directory (config.json, metrics.jsonl, checkpoints, state,
 summary) through the single trainer's callbacks, so every later stage works unchanged; a model that
@@ -29,14 +35,14 @@ from pathlib import Path
 import torch
 from torch.func import functional_call, stack_module_state, vmap
 
-from groklab.config import RunConfig
+from groklab.config import RunConfig, TrainConfig
 from groklab.errors import GroklabError
 from groklab.models import HookedModel, TrainingForward, build_model
 from groklab.store import RunStore
 from groklab.tasks import make_dataset
 from groklab.train.callbacks import Checkpointer, EarlyStop, MetricsLog, Progress
 from groklab.train.loop import ADAM_KEYS, Batch, accuracy, cross_entropy
-from groklab.train.optim import Grokfast, lr_at, make_optimizer
+from groklab.train.optim import Grokfast, lr_at, param_group
 from groklab.train.run import TrainResult, resolve_device, set_threads, to_batch
 from groklab.train.summary import summarize
 
@@ -66,11 +72,23 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+# the training settings that may differ between the models of one batch (besides the seeds)
+OPTIMIZER_FIELDS = ("lr", "beta1", "beta2", "warmup", "grokfast", "grokfast_alpha",
+                    "grokfast_lamb", "grokfast_window")
+PER_MODEL_FIELDS = OPTIMIZER_FIELDS + ("weight_decay",)
+
+
+def optimizer_key(train: TrainConfig) -> tuple:
+    """The settings a span's models share (everything per model but the weight decay)."""
+    return tuple(getattr(train, f) for f in OPTIMIZER_FIELDS)
+
+
 def batch_key(config: RunConfig) -> RunConfig:
-    """The config with its per-model settings (seed, data seed, weight decay) blanked: runs with
-    equal keys train together."""
+    """The config with its per-model settings (seed, data seed, weight decay, optimizer settings)
+    blanked: runs with equal keys train together."""
+    blank = TrainConfig()
     return replace(config, seed=0, preset="", task=replace(config.task, data_seed=0),
-                   train=replace(config.train, weight_decay=0.0))
+                   train=replace(config.train, **{f: getattr(blank, f) for f in PER_MODEL_FIELDS}))
 
 
 def check_batchable(configs: list[RunConfig]) -> None:
@@ -82,9 +100,32 @@ def check_batchable(configs: list[RunConfig]) -> None:
         same = batch_key(cfg)
         if same != first:
             fields = [s for s in ("task", "model", "train") if getattr(same, s) != getattr(first, s)]
-            raise GroklabError(f"runs trained together may differ only in their seeds and weight "
-                               f"decay; these differ in {', '.join(fields)} (mixed shapes in one "
-                               "batch)")
+            raise GroklabError(f"runs trained together may differ only in their seeds and "
+                               f"optimizer settings ({', '.join(PER_MODEL_FIELDS)}); these differ "
+                               f"in {', '.join(fields)} (mixed shapes in one batch)")
+
+
+def by_span(configs: list[RunConfig]) -> list[int]:
+    """Indices of `configs` ordered so that models sharing optimizer settings are adjacent (in the
+    order each setting first appears; stable within a span)."""
+    first: dict[tuple, int] = {}
+    for i, c in enumerate(configs):
+        first.setdefault(optimizer_key(c.train), i)
+    return sorted(range(len(configs)), key=lambda i: first[optimizer_key(configs[i].train)])
+
+
+@dataclass
+class Span:
+    """Rows start:stop of the batch, which share `cfg`'s optimizer settings: their parameters as
+    [stop - start, ...] leaves, their AdamW parameter group and their Grokfast filter."""
+
+    start: int
+    stop: int
+    cfg: TrainConfig
+    leaves: dict[str, torch.Tensor]
+    decays: list[float]
+    grokfast: Grokfast | None = None
+    factors: tuple[float, list[torch.Tensor]] | None = None  # (lr, per-parameter decay factors)
 
 
 @dataclass
@@ -107,90 +148,122 @@ class BatchTrainer:
     """K stacked models, one optimizer, the single trainer's loop semantics per model."""
 
     def __init__(self, models: list[HookedModel], configs: list[RunConfig]):
-        self.cfg = configs[0].train
+        self.cfg = configs[0].train  # the shared settings: epochs, loss dtype, schedules
+        self.k = len(models)
         self.names = [n for n, _ in models[0].named_parameters()]
         params, buffers = stack_module_state([TrainingForward(m) for m in models])
-        self.params = {n: params[f"model.{n}"] for n in self.names}  # [K, ...] leaves
+        stacked = {n: params[f"model.{n}"] for n in self.names}  # [K, ...] leaves
         self.buffers = buffers
         self.base = TrainingForward(build_model(configs[0].model, configs[0].task.p, 0)).to("meta")
-        # AdamW's decoupled decay p <- p·(1 − lr·wd) per model, here (the optimizer's is 0): the
-        # same float32 product AdamW forms from its scalar, so each model stays its single run
-        self.decays = [c.train.weight_decay for c in configs]
-        self._factors: tuple[float, list[torch.Tensor]] | None = None  # (lr, per-parameter shapes)
-        self.optimizer = make_optimizer(list(self.params.values()),
-                                        replace(self.cfg, weight_decay=0.0))
-        self.grokfast = Grokfast(list(self.params.values()), self.cfg)
+        self.spans = self._spans(stacked, configs)
+        # AdamW's decoupled decay p <- p·(1 − lr·wd) per model is applied here (the optimizer's is
+        # 0): the same float32 product AdamW forms from its scalar, so each model stays its run
+        self.optimizer = torch.optim.AdamW(
+            [param_group(list(sp.leaves.values()), sp.cfg) for sp in self.spans],
+            lr=self.cfg.lr, weight_decay=0.0, foreach=True)
+        for sp in self.spans:
+            sp.grokfast = Grokfast(list(sp.leaves.values()), sp.cfg)
+
+    def _spans(self, stacked: dict[str, torch.Tensor], configs: list[RunConfig]) -> list[Span]:
+        cuts = [i for i in range(1, self.k)
+                if optimizer_key(configs[i].train) != optimizer_key(configs[i - 1].train)]
+        bounds = list(zip([0] + cuts, cuts + [self.k]))
+        spans = []
+        for a, b in bounds:
+            leaves = stacked if len(bounds) == 1 else {
+                n: t[a:b].detach().clone().requires_grad_(True) for n, t in stacked.items()}
+            spans.append(Span(a, b, configs[a].train, leaves,
+                              [c.train.weight_decay for c in configs[a:b]]))
+        return spans
+
+    def _at(self, k: int) -> tuple[Span, int]:
+        """The span holding model k, and its row there."""
+        for sp in self.spans:
+            if sp.start <= k < sp.stop:
+                return sp, k - sp.start
+        raise IndexError(k)
+
+    def stacked(self) -> dict[str, torch.Tensor]:
+        """Every model's parameters as [K, ...] tensors (one span: its leaves themselves)."""
+        if len(self.spans) == 1:
+            return self.spans[0].leaves
+        return {n: torch.cat([sp.leaves[n] for sp in self.spans]) for n in self.names}
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:  # [K, n, 2] -> [K, n, p]
-        params = {f"model.{n}": p for n, p in self.params.items()}
+        params = {f"model.{n}": p for n, p in self.stacked().items()}
         return vmap(lambda p, b, xs: functional_call(self.base, (p, b), (xs,)))(
             params, self.buffers, x)
 
     def weights(self, k: int) -> dict[str, torch.Tensor]:
-        return {n: p[k].detach().clone() for n, p in self.params.items()}
+        sp, i = self._at(k)
+        return {n: p[i].detach().clone() for n, p in sp.leaves.items()}
 
     def state_tensors(self, k: int) -> dict[str, torch.Tensor]:
         """Model k's resume state, in the single trainer's format."""
-        out = {f"model.{n}": p[k].detach() for n, p in self.params.items()}
-        for n, p in self.params.items():
+        sp, i = self._at(k)
+        out = {f"model.{n}": p[i].detach() for n, p in sp.leaves.items()}
+        for n, p in sp.leaves.items():
             for key, value in self.optimizer.state.get(p, {}).items():
-                out[f"adam.{key}.{n}"] = value.detach() if key == "step" else value[k].detach()
-        out.update({f"grokfast.{key}": v[k] for key, v in self.grokfast.state_tensors().items()})
+                out[f"adam.{key}.{n}"] = value.detach() if key == "step" else value[i].detach()
+        out.update({f"grokfast.{key}": v[i] for key, v in sp.grokfast.state_tensors().items()})
         return out
 
     def load_states(self, states: list[dict[str, torch.Tensor]]) -> None:
         """Stack K single-trainer states (all at one epoch) into the batch."""
-        with torch.no_grad():
-            for n, p in self.params.items():
-                p.copy_(torch.stack([s[f"model.{n}"] for s in states]))
-        for n, p in self.params.items():
-            if all(f"adam.exp_avg.{n}" in s for s in states):
-                self.optimizer.state[p] = {
-                    k: (states[0][f"adam.{k}.{n}"].clone() if k == "step"
-                        else torch.stack([s[f"adam.{k}.{n}"] for s in states]))
-                    for k in ADAM_KEYS}
-        keys = [k[len("grokfast."):] for k in states[0] if k.startswith("grokfast.")]
-        self.grokfast.load_state_tensors(
-            {k: torch.stack([s[f"grokfast.{k}"] for s in states]) for k in keys})
+        for sp in self.spans:
+            own = states[sp.start:sp.stop]
+            with torch.no_grad():
+                for n, p in sp.leaves.items():
+                    p.copy_(torch.stack([s[f"model.{n}"] for s in own]))
+            for n, p in sp.leaves.items():
+                if all(f"adam.exp_avg.{n}" in s for s in own):
+                    self.optimizer.state[p] = {
+                        k: (own[0][f"adam.{k}.{n}"].clone() if k == "step"
+                            else torch.stack([s[f"adam.{k}.{n}"] for s in own]))
+                        for k in ADAM_KEYS}
+            keys = [k[len("grokfast."):] for k in own[0] if k.startswith("grokfast.")]
+            sp.grokfast.load_state_tensors(
+                {k: torch.stack([s[f"grokfast.{k}"] for s in own]) for k in keys})
 
     def step(self, epoch: int, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)  # zeroing K-stacked grads in place is slow
         loss.backward()
-        self.grokfast.apply()
-        lr = lr_at(epoch, self.cfg)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
-        if any(self.decays):
-            with torch.no_grad():
-                for p, f in zip(self.params.values(), self._decay_factors(lr)):
-                    p.mul_(f)
+        for sp, group in zip(self.spans, self.optimizer.param_groups):
+            sp.grokfast.apply()
+            group["lr"] = lr = lr_at(epoch, sp.cfg)
+            if any(sp.decays):
+                with torch.no_grad():
+                    for p, f in zip(sp.leaves.values(), _decay_factors(sp, lr)):
+                        p.mul_(f)
         self.optimizer.step()
-
-    def _decay_factors(self, lr: float) -> list[torch.Tensor]:
-        """1 − lr·wd per model, shaped to broadcast over each parameter (rebuilt only when the
-        learning rate changes, i.e. during warm-up)."""
-        if self._factors is None or self._factors[0] != lr:
-            params = list(self.params.values())
-            factor = torch.tensor([1 - lr * wd for wd in self.decays], dtype=params[0].dtype,
-                                  device=params[0].device)
-            self._factors = (lr, [factor.view(-1, *[1] * (p.dim() - 1)) for p in params])
-        return self._factors[1]
 
     def row(self, k: int, epoch: int, train_logits: torch.Tensor, test_logits: torch.Tensor,
             batch) -> dict:
         """Model k's metric row, as the single trainer writes it."""
+        sp, i = self._at(k)
         with torch.no_grad():
-            sq = {n: p[k].detach().pow(2).sum().item() for n, p in self.params.items()}
+            sq = {n: p[i].detach().pow(2).sum().item() for n, p in sp.leaves.items()}
             return {
                 "epoch": epoch,
                 "loss/train": cross_entropy(train_logits, batch.train_y[k], self.cfg.loss_dtype).item(),
                 "loss/test": cross_entropy(test_logits, batch.test_y[k], self.cfg.loss_dtype).item(),
                 "acc/train": accuracy(train_logits, batch.train_y[k]),
                 "acc/test": accuracy(test_logits, batch.test_y[k]),
-                "lr": lr_at(epoch, self.cfg),
+                "lr": lr_at(epoch, sp.cfg),
                 "norm/total": sum(sq.values()),
                 **{f"norm/{n}": v for n, v in sq.items()},
             }
+
+
+def _decay_factors(sp: Span, lr: float) -> list[torch.Tensor]:
+    """1 − lr·wd per model of the span, shaped to broadcast over each parameter (rebuilt only when
+    the learning rate changes, i.e. during warm-up)."""
+    if sp.factors is None or sp.factors[0] != lr:
+        params = list(sp.leaves.values())
+        factor = torch.tensor([1 - lr * wd for wd in sp.decays], dtype=params[0].dtype,
+                              device=params[0].device)
+        sp.factors = (lr, [factor.view(-1, *[1] * (p.dim() - 1)) for p in params])
+    return sp.factors[1]
 
 
 def _evaluate(trainer: BatchTrainer, members: list[Member], epoch: int, logits, batch,
@@ -229,7 +302,7 @@ def fit(ctx: dict, members: list[Member], batch: Batch, start: int) -> int:
         if final or all(m.done for m in members):
             break
         live = [m for m in members if not m.done]
-        if len(live) < len(trainer.decays):  # finished models leave the batch
+        if len(live) < trainer.k:  # finished models leave the batch
             trainer, batch = _compact(ctx, live, batch)
             logits = trainer.logits(batch.train_x)
         for m in live:
@@ -355,7 +428,9 @@ def train_many(configs: list[RunConfig], outs: list[str | Path], *, threads: int
 
 
 def _train(configs, stores, todo: list[int], start: int | None, dev, quiet: bool) -> None:
-    """Train the runs `todo`, all starting at epoch `start` (None: from scratch), as one batch."""
+    """Train the runs `todo`, all starting at epoch `start` (None: from scratch), as one batch
+    (models sharing optimizer settings adjacent)."""
+    todo = [todo[j] for j in by_span([configs[i] for i in todo])]
     cfgs, sts = [configs[i] for i in todo], [stores[i] for i in todo]
     start, states, prior, rows = _load(sts, start)
     models = [build_model(c.model, c.task.p, c.seed).to(dev) for c in cfgs]

@@ -18,6 +18,11 @@ def make_optimizer(params: list[torch.nn.Parameter], cfg: TrainConfig) -> torch.
                              betas=(cfg.beta1, cfg.beta2), foreach=True)
 
 
+def param_group(params: list[torch.Tensor], cfg: TrainConfig) -> dict:
+    """An AdamW parameter group with `cfg`'s learning rate and betas (decay applied by the caller)."""
+    return {"params": params, "lr": cfg.lr, "betas": (cfg.beta1, cfg.beta2), "weight_decay": 0.0}
+
+
 def lr_at(step: int, cfg: TrainConfig) -> float:
     return cfg.lr * (min(step / cfg.warmup, 1.0) if cfg.warmup else 1.0)
 
