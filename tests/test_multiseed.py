@@ -105,13 +105,38 @@ def test_mixed_shapes_and_too_many_models_are_refused(tmp_path):
     need = estimate_bytes(big, 4096)
     assert need > 500 * 2**30  # far beyond this machine: refused before anything is allocated
     r = subprocess.run([sys.executable, "-m", "groklab.cli", "train", "--preset", "nanda2023",
-                        "--seeds", "0-4095", "--out", str(tmp_path / "big")],
+                        "--seeds", "0-4095", "--max-models", "4096", "--out", str(tmp_path / "big")],
                        capture_output=True, text=True)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
-    assert "GiB" in r.stderr and not (tmp_path / "big").exists()
+    assert "GiB" in r.stderr and "--max-models" in r.stderr and not (tmp_path / "big").exists()
+    r = subprocess.run([sys.executable, "-m", "groklab.cli", "train", *TINY, "--max-models", "2",
+                        "--out", str(tmp_path / "one")], capture_output=True, text=True)
+    assert r.returncode == 2 and "needs --seeds" in r.stderr and not (tmp_path / "one").exists()
 
 
-def _each_is_its_single_run(tmp_path, settings: list[dict]) -> list:
+def test_batches_are_sized_from_memory(monkeypatch):
+    """As many models per batch as the device's share of free memory holds; an explicit
+    --max-models that does not fit, or memory that holds no model, is one line with the estimate."""
+    from groklab.train import multiseed
+
+    configs = _configs(10)
+    one = multiseed.estimate_bytes(configs[0], 1)
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(multiseed, "available_bytes", lambda device: 8 * one)  # holds 4 at 50%
+    assert multiseed.batch_capacity(configs, cpu, None) == 4
+    assert multiseed.batch_capacity(configs, cpu, 3) == 3
+    assert multiseed.batch_capacity(configs[:2], cpu, None) == 2
+    assert multiseed.batch_capacity(configs[:2], cpu, 9) == 2  # no more than there are
+    with pytest.raises(GroklabError, match=r"5 models need about .* MiB.*--max-models 4\)"):
+        multiseed.batch_capacity(configs, cpu, 5)
+    monkeypatch.setattr(multiseed, "available_bytes", lambda device: one)  # holds none at 50%
+    with pytest.raises(GroklabError, match="one model needs about .* MiB.*use a smaller model"):
+        multiseed.batch_capacity(configs, cpu, None)
+    monkeypatch.setattr(multiseed, "available_bytes", lambda device: None)  # unknown: all at once
+    assert multiseed.batch_capacity(configs, cpu, None) == 10
+
+
+def _each_is_its_single_run(tmp_path, settings: list[dict], max_models=None) -> list:
     """Configs with these train settings, trained alone and as one batch: each model of the batch
     equals its single run bit for bit, and they stop at different epochs (so some leave the batch)."""
     configs = [dataclasses.replace(c, train=dataclasses.replace(c.train, **kw))
@@ -119,7 +144,8 @@ def _each_is_its_single_run(tmp_path, settings: list[dict]) -> list:
     check_batchable(configs)
     for i, c in enumerate(configs):
         run(c, tmp_path / f"single_{i}", quiet=True)
-    train_many(configs, [tmp_path / f"batch_{i}" for i in range(len(configs))], quiet=True)
+    train_many(configs, [tmp_path / f"batch_{i}" for i in range(len(configs))], quiet=True,
+               max_models=max_models)
     stops = [RunStore(tmp_path / f"single_{i}").read_summary()["epochs"] for i in range(len(configs))]
     assert len(set(stops)) > 1, stops
     for i in range(len(configs)):
@@ -136,14 +162,16 @@ def test_models_with_their_own_weight_decay_are_their_single_runs(tmp_path):
         check_batchable([configs[0], other])
 
 
-def test_models_with_their_own_optimizer_settings_are_their_single_runs(tmp_path):
+@pytest.mark.parametrize("max_models", [None, 2])
+def test_models_with_their_own_optimizer_settings_are_their_single_runs(tmp_path, max_models):
     """Learning rate, betas, warm-up and Grokfast per model: the models sharing settings form a span
     (their own leaves, AdamW group and filter), interleaved here so that the batch must reorder
-    them; each model still equals its single run bit for bit, also after others leave the batch."""
+    them; each model still equals its single run bit for bit, also after others leave the batch,
+    and when the five train as batches of at most two (the spans cut across batches)."""
     _each_is_its_single_run(tmp_path, [
         dict(lr=3e-3), dict(lr=1e-2, warmup=0), dict(lr=3e-3),
         dict(lr=3e-3, grokfast="ema", grokfast_lamb=1.0, beta2=0.99),
-        dict(lr=5e-3, grokfast="ma", grokfast_window=5, weight_decay=0.3)])
+        dict(lr=5e-3, grokfast="ma", grokfast_window=5, weight_decay=0.3)], max_models=max_models)
     lrs = {RunStore(tmp_path / f"batch_{i}").read_metrics()[-1]["lr"] for i in range(5)}
     assert lrs == {3e-3, 1e-2, 5e-3}
 

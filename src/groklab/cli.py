@@ -107,6 +107,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if args.seeds is not None:
         return train_seeds(args, config)
+    if args.max_models is not None:
+        raise GroklabError(f"--max-models {args.max_models} needs --seeds (it sizes the batches of "
+                           "models trained together)")
     out = Path(args.out) if args.out else default_out(config)
     result = run(config, out, threads=args.threads, device=args.device, quiet=args.quiet,
                  overwrite=args.overwrite)
@@ -127,7 +130,8 @@ def train_seeds(args: argparse.Namespace, config: RunConfig) -> int:
     out = Path(args.out) if args.out else Path("runs") / f"{config.preset}-{t.name}-p{t.p}-seeds"
     configs = [dataclasses.replace(config, seed=s) for s in seeds]
     results = train_many(configs, [out / f"seed_{s}" for s in seeds], threads=args.threads,
-                         device=args.device, quiet=args.quiet, overwrite=args.overwrite)
+                         device=args.device, quiet=args.quiet, overwrite=args.overwrite,
+                         max_models=args.max_models)
     for r in results:
         s = r.summary
         print(f"{r.path}: {s.get('epochs')} epochs ({s.get('stopped')}), memorized at "
@@ -409,6 +413,9 @@ def _train_parser(sub) -> None:
     p.add_argument("--seeds", default=None, metavar="LIST",
                    help="train one model per init seed together in one process (e.g. 0-7 or "
                         "0,3,5), into OUT/seed_<s>/")
+    p.add_argument("--max-models", type=_positive_int, default=None,
+                   help="with --seeds: at most N models per batch (default: as many as the free "
+                        "memory holds; more seeds train as further batches)")
     p.add_argument("--out", default=None, help="run directory (default runs/PRESET-TASK-pP-seedS)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a run directory that holds a different config")

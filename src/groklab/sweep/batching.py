@@ -1,9 +1,10 @@
 """Which runs of a sweep train together in one process (train.multiseed): runs whose configs differ
 only in the per-model settings (seed, data_seed, weight_decay and the optimizer settings of
 train.multiseed.OPTIMIZER_FIELDS) form a group; a group is cut into work items of at most
-`max_models` runs ([batch] in the spec), never more than half the free memory holds (train.multiseed's estimate), and, on a pool of several workers, into at least one
-item per worker when it has that many runs, so batching never leaves a worker idle. An item of
-one run is an ordinary single run.
+`max_models` runs ([batch] in the spec), never more than half the free memory holds
+(train.multiseed's estimate), and, on a pool of several workers, into at least one item per worker
+when it has that many runs, so batching never leaves a worker idle. An item of one run is an
+ordinary single run.
 
 The default is 1 (no batching): sweep workers train on one CPU thread, where a batch of K models
 measured 0.8-1.05x the model-epochs per second of K single runs (bench/many_models.py; the batched
@@ -17,19 +18,11 @@ import math
 DEFAULT_MAX_MODELS = 1  # on a CPU worker batching measured no faster (see above)
 
 
-def memory_max_models(config) -> int | None:
-    """As many models of `config` as half the free memory holds (None: unknown)."""
-    import torch
-
-    from groklab.train.multiseed import available_bytes, estimate_bytes
-
-    free = available_bytes(torch.device("cpu"))
-    return None if free is None else int(max(1, free // (2 * estimate_bytes(config, 1))))
-
-
 def work_items(runs: list, max_models: int | None, workers: int = 1) -> list[list]:
     """`runs` (SweepRuns, in order) as work items: lists of runs that train together."""
-    from groklab.train.multiseed import batch_key
+    import torch
+
+    from groklab.train.multiseed import batch_key, memory_max_models
 
     groups: dict = {}
     for r in runs:
@@ -37,8 +30,8 @@ def work_items(runs: list, max_models: int | None, workers: int = 1) -> list[lis
     items = []
     for group in groups.values():
         cap = max_models or DEFAULT_MAX_MODELS
-        fits = memory_max_models(group[0].config) if cap > 1 else None
-        cap = min(cap, fits) if fits else cap
+        fits = memory_max_models(group[0].config, torch.device("cpu")) if cap > 1 else None
+        cap = min(cap, max(1, fits)) if fits is not None else cap
         size = max(1, min(cap, math.ceil(len(group) / max(1, workers))))
         items += [group[i:i + size] for i in range(0, len(group), size)]
     return items

@@ -356,11 +356,38 @@ def available_bytes(device: torch.device) -> int | None:
     return None
 
 
-def _check_memory(configs: list[RunConfig], device: torch.device) -> None:
-    need, have = estimate_bytes(configs[0], len(configs)), available_bytes(device)
-    if have is not None and need > have:
-        raise GroklabError(f"{len(configs)} models need about {need / 2**30:.1f} GiB, "
-                           f"{have / 2**30:.1f} GiB is free on {device.type}: train fewer at once")
+# the share of the free memory a batch may plan to use: a CPU is shared with other processes, a
+# GPU lent to this process is not (its free count already leaves out what others hold)
+MEMORY_SHARE = {"cpu": 0.5, "cuda": 0.8}
+
+
+def memory_max_models(config: RunConfig, device: torch.device) -> int | None:
+    """As many models of `config` as the device's share of free memory holds, by estimate_bytes
+    (None: the free memory is unknown; 0: not even one)."""
+    have = available_bytes(device)
+    if have is None:
+        return None
+    return int(have * MEMORY_SHARE.get(device.type, 0.5) // estimate_bytes(config, 1))
+
+
+def _size(n: float) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.1f} MiB"
+
+
+def batch_capacity(configs: list[RunConfig], device: torch.device,
+                   max_models: int | None) -> int:
+    """Models per batch: `max_models` when given and it fits, else as many as memory holds (all of
+    them when the free memory is unknown); one line with the estimate when it does not fit."""
+    k = min(max_models or len(configs), len(configs))
+    fits = memory_max_models(configs[0], device)
+    if fits is not None and fits < (k if max_models else 1):
+        k = k if max_models else 1
+        free = available_bytes(device) * MEMORY_SHARE.get(device.type, 0.5)
+        what = "one model needs" if k == 1 else f"{k} models need"
+        fix = f"train fewer at once (--max-models {fits})" if fits else "use a smaller model"
+        raise GroklabError(f"{what} about {_size(estimate_bytes(configs[0], k))}, a batch may "
+                           f"plan on {_size(free)} of the free memory on {device.type}: {fix}")
+    return k if max_models or fits is None else max(1, min(k, fits))
 
 
 def _member(i: int, config: RunConfig, store: RunStore, ctx: dict, clock: dict, quiet: bool,
@@ -398,11 +425,12 @@ def _load(stores: list[RunStore], start: int | None) -> tuple[int, list, list[fl
 
 
 def train_many(configs: list[RunConfig], outs: list[str | Path], *, threads: int | None = None,
-               device: str = "cpu", quiet: bool = False, overwrite: bool = False
-               ) -> list[TrainResult]:
-    """Train K configs that differ only in their seeds, in one process, into K run directories;
-    runs already finished (summary.json) are left as they are. The results carry no model (load
-    one with sources.load_run_model)."""
+               device: str = "cpu", quiet: bool = False, overwrite: bool = False,
+               max_models: int | None = None) -> list[TrainResult]:
+    """Train K configs that differ only in their seeds and optimizer settings, in one process, into
+    K run directories, in batches of at most `max_models` (default: as many as the free memory
+    holds, batch_capacity); runs already finished (summary.json) are left as they are. The results
+    carry no model (load one with sources.load_run_model)."""
     import contextlib
 
     check_batchable(configs)
@@ -414,7 +442,7 @@ def train_many(configs: list[RunConfig], outs: list[str | Path], *, threads: int
     stores = [RunStore(o) for o in outs]
     todo = [i for i, s in enumerate(stores) if overwrite or not s.summary_path.is_file()
             or not s.is_run()]
-    _check_memory([configs[i] for i in todo] or configs[:1], dev)
+    cap = batch_capacity([configs[i] for i in todo] or configs[:1], dev, max_models)
     with contextlib.ExitStack() as stack:
         for s in stores:
             stack.enter_context(s.writer())
@@ -422,7 +450,9 @@ def train_many(configs: list[RunConfig], outs: list[str | Path], *, threads: int
         for i in todo:  # runs killed at different epochs resume as separate batches
             groups.setdefault(_resume_epoch(stores[i], configs[i], overwrite), []).append(i)
         for start, members in groups.items():
-            _train(configs, stores, members, start, dev, quiet)
+            members = [members[j] for j in by_span([configs[i] for i in members])]
+            for a in range(0, len(members), cap):
+                _train(configs, stores, members[a:a + cap], start, dev, quiet)
     return [TrainResult(s.path, c, s.read_summary() or {}, None, None)
             for s, c in zip(stores, configs)]
 
