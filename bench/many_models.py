@@ -2,11 +2,13 @@
 against the same runs trained one after another by the single trainer, side by side in one run.
 
     python bench/many_models.py [--preset mlp] [--epochs 300] [--ks 1,8,64,256] [--single 8]
-                                [--device cpu|cuda] [--threads 1]
+                                [--device cpu|cuda] [--threads 1] [--forwards loop,vmap]
+                                [--repeats 3]
 
 Each K trains K seeds of the preset for --epochs epochs (no early stop) into fresh run directories
 (checkpoints and metrics written as usual). The single-run rate is measured on --single seeds and
-is the reference for every K; the ratio is batched model-epochs/s over single model-epochs/s.
+is the reference for every K; the ratio is batched model-epochs/s over single model-epochs/s,
+per repeat against that repeat's single runs (the two alternate), the median of the repeats.
 CPU-seconds are process time (this process does all the work). For each seed trained both ways the
 last column compares the metric rows: "bit" when every logged loss and accuracy is equal, else the
 largest relative difference of the train and test losses.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import shutil
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -62,32 +65,48 @@ def main() -> None:
     ap.add_argument("--single", type=int, default=8, help="seeds for the single-run reference")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--forwards", default="loop,vmap", help="batch forwards to compare")
+    ap.add_argument("--repeats", type=int, default=3, help="alternating repeats (medians)")
     args = ap.parse_args()
 
     from groklab.train import run
     from groklab.train.multiseed import train_many
 
     root = Path(tempfile.mkdtemp(prefix="groklab-many-"))
+    cases = [(int(k), f) for k in args.ks.split(",") for f in args.forwards.split(",")]
+    times: dict = {case: [] for case in [None, *cases]}  # per repeat: (wall, CPU-s)
+    same = {}
     try:
         singles = _configs(args.preset, args.epochs, args.single)
-        wall, cpu = _clock(lambda: [run(c, root / f"single_{c.seed}", threads=args.threads,
-                                        device=args.device, quiet=True) for c in singles])
-        ref = len(singles) * args.epochs / wall
-        print(f"{args.preset}, {args.epochs} epochs, {args.device}, {args.threads} thread(s)")
+        for _ in range(args.repeats):  # singles and batches alternate: the machine drifts
+            shutil.rmtree(root, ignore_errors=True)
+            times[None].append(_clock(lambda: [run(c, root / f"single_{c.seed}",
+                                                   threads=args.threads, device=args.device,
+                                                   quiet=True) for c in singles]))
+            for k, forward in cases:
+                configs = _configs(args.preset, args.epochs, k)
+                outs = [root / f"k{k}" / f"seed_{c.seed}" for c in configs]
+                times[(k, forward)].append(_clock(lambda: train_many(
+                    configs, outs, threads=args.threads, device=args.device, quiet=True,
+                    forward=forward)))
+                same[(k, forward)] = _agreement(root, outs, args.single)
+                shutil.rmtree(root / f"k{k}")
+        n1 = len(singles) * args.epochs
+        wall, cpu = (statistics.median(t[i] for t in times[None]) for i in (0, 1))
+        print(f"{args.preset}, {args.epochs} epochs, {args.device}, {args.threads} thread(s), "
+              f"medians of {args.repeats} alternating repeats")
         print(f"single runs one after another: {len(singles)} models in {wall:.1f} s wall, "
-              f"{cpu:.1f} CPU-s: {ref:.0f} model-epochs/s")
-        print(f"{'K':>5s} {'wall s':>8s} {'CPU s':>8s} {'model-epochs/s':>15s} {'vs single':>10s}"
-              "  same as single")
-        for k in [int(x) for x in args.ks.split(",")]:
-            configs = _configs(args.preset, args.epochs, k)
-            outs = [root / f"k{k}" / f"seed_{c.seed}" for c in configs]
-            wall, cpu = _clock(lambda: train_many(configs, outs, threads=args.threads,
-                                                  device=args.device, quiet=True))
-            rate = k * args.epochs / wall
-            same = _agreement(root, outs, args.single)
-            print(f"{k:5d} {wall:8.1f} {cpu:8.1f} {rate:15.0f} {rate / ref:9.2f}x  {same}",
-                  flush=True)
-            shutil.rmtree(root / f"k{k}")
+              f"{cpu:.1f} CPU-s: {n1 / wall:.0f} model-epochs/s")
+        print(f"{'K':>5s} {'forward':>8s} {'wall s':>8s} {'CPU s':>8s} {'model-epochs/s':>15s} "
+              f"{'vs single':>10s} {'(CPU-s)':>8s}  same as single")
+        for k, forward in cases:
+            t = times[(k, forward)]
+            ratio = [k * w1 / (len(singles) * w) for (w, _), (w1, _) in zip(t, times[None])]
+            ratio_cpu = [k * c1 / (len(singles) * c) for (_, c), (_, c1) in zip(t, times[None])]
+            w, c = (statistics.median(x[i] for x in t) for i in (0, 1))
+            print(f"{k:5d} {forward:>8s} {w:8.1f} {c:8.1f} {k * args.epochs / w:15.0f} "
+                  f"{statistics.median(ratio):9.2f}x {statistics.median(ratio_cpu):7.2f}x  "
+                  f"{same[(k, forward)]}", flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -40,16 +40,58 @@ def _same_run(a, b) -> bool:
     return strip(a.read_summary()) == strip(b.read_summary())
 
 
-@pytest.mark.parametrize("grokfast", ["none", "ema"])
-def test_each_model_of_a_batch_is_its_single_run(tmp_path, grokfast):
+@pytest.mark.parametrize("grokfast,forward", [("none", "auto"), ("ema", "auto"), ("ema", "vmap")])
+def test_each_model_of_a_batch_is_its_single_run(tmp_path, grokfast, forward):
+    """auto is the loop on a CPU; vmap is bit for bit at these shapes (not at every shape: see
+    test_the_loop_forward_is_bit_for_bit_where_vmap_rounds_otherwise)."""
     configs = _configs(4, grokfast=grokfast)
     for i, c in enumerate(configs):
         run(c, tmp_path / f"single_{i}", quiet=True)
-    train_many(configs, [tmp_path / f"batch_{i}" for i in range(4)], quiet=True)
+    train_many(configs, [tmp_path / f"batch_{i}" for i in range(4)], quiet=True, forward=forward)
     stops = [RunStore(tmp_path / f"single_{i}").read_summary()["epochs"] for i in range(4)]
     assert len(set(stops)) > 1  # the models stop early at different epochs
     for i in range(4):
         assert _same_run(tmp_path / f"single_{i}", tmp_path / f"batch_{i}"), i
+
+
+def test_the_loop_forward_is_bit_for_bit_where_vmap_rounds_otherwise():
+    """The demo transformer's widths with nonzero biases: vmap's addmm adds the bias after a batched
+    matmul (one rounding away from the single addmm), the loop runs each model's own kernels, so
+    its logits and gradients are the single model's bit for bit; vmap's are close."""
+    from groklab.models import build_model
+    from groklab.train.loop import cross_entropy
+    from groklab.train.multiseed import BatchTrainer, batch_forward
+
+    base = tiny_config()
+    config = dataclasses.replace(base, model=dataclasses.replace(base.model, d_model=64, n_heads=4,
+                                                                 d_head=16, d_mlp=256))
+    gen = torch.Generator().manual_seed(0)
+    models = [build_model(config.model, 13, s) for s in range(3)]
+    with torch.no_grad():
+        for m in models:
+            for p in m.parameters():
+                p.add_(0.1 * torch.randn(p.shape, generator=gen))
+    pairs = torch.cartesian_prod(torch.arange(13), torch.arange(13))
+    labels = pairs.sum(1) % 13
+    single = [m.logits(pairs) for m in models]
+    for m, lg in zip(models, single):
+        cross_entropy(lg, labels, "float64").backward()
+    out = {}
+    for forward in ("loop", "vmap"):
+        trainer = BatchTrainer(models, [config] * 3, forward)
+        logits = trainer.logits(pairs.expand(3, -1, -1))
+        sum(cross_entropy(lg, labels, "float64") for lg in logits).backward()
+        grads = {n: p.grad for n, p in trainer.stacked().items()}
+        out[forward] = [(logits[k], {n: g[k] for n, g in grads.items()}) for k in range(3)]
+    for k, m in enumerate(models):
+        logits, grads = out["loop"][k]
+        assert torch.equal(logits, single[k])
+        assert all(torch.equal(grads[n], p.grad) for n, p in m.named_parameters())
+        assert torch.allclose(out["vmap"][k][0], single[k], rtol=0, atol=1e-5)
+    assert batch_forward("auto", torch.device("cpu")) == "loop"
+    assert batch_forward("auto", torch.device("meta")) == "vmap"
+    with pytest.raises(GroklabError, match="'pmap' is not one of auto, loop, vmap"):
+        batch_forward("pmap", torch.device("cpu"))
 
 
 def test_one_model_batch_equals_the_single_trainer(tmp_path):
@@ -83,6 +125,19 @@ def test_killed_batch_resumes_to_the_uninterrupted_result(tmp_path):
         assert _same_run(tmp_path / f"single_{s}", tmp_path / "killed" / f"seed_{s}"), s
 
 
+@pytest.mark.parametrize("forward", ["loop", "vmap"])
+def test_cli_batch_forward(tmp_path, forward):
+    """train --seeds --batch-forward: either forward trains the batch, each run its single run."""
+    common = [sys.executable, "-m", "groklab.cli", "train", *TINY, "--epochs", "40"]
+    r = subprocess.run([*common, "--seeds", "0-1", "--batch-forward", forward, "--out",
+                        str(tmp_path / "batch")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([*common, "--seed", "1", "--out", str(tmp_path / "single")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert _same_run(tmp_path / "single", tmp_path / "batch" / "seed_1")
+
+
 @pytest.mark.parametrize("text", ["", "a", "-1", "0,0", "3-1", "0-99999", "1,,2", "\u0665"])
 def test_bad_seed_lists_are_one_line(text):
     with pytest.raises(GroklabError) as e:
@@ -112,6 +167,10 @@ def test_mixed_shapes_and_too_many_models_are_refused(tmp_path):
     r = subprocess.run([sys.executable, "-m", "groklab.cli", "train", *TINY, "--max-models", "2",
                         "--out", str(tmp_path / "one")], capture_output=True, text=True)
     assert r.returncode == 2 and "needs --seeds" in r.stderr and not (tmp_path / "one").exists()
+    r = subprocess.run([sys.executable, "-m", "groklab.cli", "train", *TINY, "--batch-forward",
+                        "vmap", "--out", str(tmp_path / "one")], capture_output=True, text=True)
+    assert r.returncode == 2 and "--batch-forward vmap needs --seeds" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "one").exists()
 
 
 def test_batches_are_sized_from_memory(monkeypatch):

@@ -110,6 +110,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.max_models is not None:
         raise GroklabError(f"--max-models {args.max_models} needs --seeds (it sizes the batches of "
                            "models trained together)")
+    if args.batch_forward != "auto":
+        raise GroklabError(f"--batch-forward {args.batch_forward} needs --seeds (it is how a batch "
+                           "of models runs)")
     out = Path(args.out) if args.out else default_out(config)
     result = run(config, out, threads=args.threads, device=args.device, quiet=args.quiet,
                  overwrite=args.overwrite)
@@ -131,7 +134,7 @@ def train_seeds(args: argparse.Namespace, config: RunConfig) -> int:
     configs = [dataclasses.replace(config, seed=s) for s in seeds]
     results = train_many(configs, [out / f"seed_{s}" for s in seeds], threads=args.threads,
                          device=args.device, quiet=args.quiet, overwrite=args.overwrite,
-                         max_models=args.max_models)
+                         max_models=args.max_models, forward=args.batch_forward)
     for r in results:
         s = r.summary
         print(f"{r.path}: {s.get('epochs')} epochs ({s.get('stopped')}), memorized at "
@@ -416,6 +419,10 @@ def _train_parser(sub) -> None:
     p.add_argument("--max-models", type=_positive_int, default=None,
                    help="with --seeds: at most N models per batch (default: as many as the free "
                         "memory holds; more seeds train as further batches)")
+    p.add_argument("--batch-forward", choices=("auto", "loop", "vmap"), default="auto",
+                   help="with --seeds: how a batch runs its models' forwards: loop (each model's "
+                        "own kernels, bit for bit its single run), vmap (batched kernels, what "
+                        "fills a GPU), auto (loop on a CPU, vmap on a GPU)")
     p.add_argument("--out", default=None, help="run directory (default runs/PRESET-TASK-pP-seedS)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace a run directory that holds a different config")

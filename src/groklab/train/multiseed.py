@@ -1,9 +1,16 @@
 """Many models at once: K runs of one architecture and task trained in one process.
 
 The K models' parameters are stacked on a leading K axis (torch.func.stack_module_state) and run
-through `torch.func.vmap` of the single model's own forward, so every model computes exactly what
-its single run computes: the same fast path, the same float64 loss, gradients equal bit for bit
-(vmap batches the same kernels). The losses are summed (the models are independent, so each one's
+through the single model's own forward (the same fast path, the same float64 loss), in one of two
+ways (FORWARDS):
+- "vmap": `torch.func.vmap` of that forward, one batched kernel per op: what fills a GPU. Not bit
+  for bit the single run: vmap's rule for `addmm` is a batched matmul and then the bias added,
+  where the single `addmm` folds the bias into the product (one float32 rounding apart; measured
+  on the demo transformer's MLP output, 1.2e-7, which its trajectory then amplifies).
+- "loop": the stacked tensors unbound into K views and the forward run on each, so each model runs
+  its single run's kernels on its single run's tensors: bit for bit, and on a CPU, where a batched
+  matmul costs what the K matmuls cost, faster than vmap (bench/many_models.py --forwards).
+"auto" (the default) is loop on a CPU, vmap on a GPU. The losses are summed (the models are independent, so each one's
 gradient is its own), one AdamW and the Grokfast filters act on the stacked tensors (both are
 elementwise: equal to K optimizers), and each model keeps its own seed-built initialization and its
 own train/test split (its data seed) and its own weight decay (AdamW's decoupled decay applied per
@@ -48,6 +55,16 @@ from groklab.train.summary import summarize
 
 
 MAX_SEEDS = 4096
+FORWARDS = ("auto", "loop", "vmap")
+
+
+def batch_forward(requested: str, device: torch.device) -> str:
+    """The forward a batch runs: `requested`, or for "auto" loop on a CPU and vmap elsewhere."""
+    if requested not in FORWARDS:
+        raise GroklabError(f"batch forward {requested!r} is not one of {', '.join(FORWARDS)}")
+    if requested == "auto":
+        return "loop" if device.type == "cpu" else "vmap"
+    return requested
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -147,9 +164,9 @@ class Member:
 class BatchTrainer:
     """K stacked models, one optimizer, the single trainer's loop semantics per model."""
 
-    def __init__(self, models: list[HookedModel], configs: list[RunConfig]):
+    def __init__(self, models: list[HookedModel], configs: list[RunConfig], forward: str = "vmap"):
         self.cfg = configs[0].train  # the shared settings: epochs, loss dtype, schedules
-        self.k = len(models)
+        self.k, self.forward = len(models), forward
         self.names = [n for n, _ in models[0].named_parameters()]
         params, buffers = stack_module_state([TrainingForward(m) for m in models])
         stacked = {n: params[f"model.{n}"] for n in self.names}  # [K, ...] leaves
@@ -190,9 +207,24 @@ class BatchTrainer:
         return {n: torch.cat([sp.leaves[n] for sp in self.spans]) for n in self.names}
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:  # [K, n, 2] -> [K, n, p]
+        if self.forward == "loop":
+            return torch.stack([functional_call(self.base, (p, b), (xs,))
+                                for p, b, xs in zip(self._views(), self._buffer_views(), x)])
         params = {f"model.{n}": p for n, p in self.stacked().items()}
         return vmap(lambda p, b, xs: functional_call(self.base, (p, b), (xs,)))(
             params, self.buffers, x)
+
+    def _views(self) -> list[dict[str, torch.Tensor]]:
+        """Each model's parameters as views of its span's leaves (unbind: its backward stacks the
+        K gradients, one copy)."""
+        out = []
+        for sp in self.spans:
+            rows = {f"model.{n}": p.unbind(0) for n, p in sp.leaves.items()}
+            out += [{n: r[i] for n, r in rows.items()} for i in range(sp.stop - sp.start)]
+        return out
+
+    def _buffer_views(self) -> list[dict[str, torch.Tensor]]:
+        return [{n: b[i] for n, b in self.buffers.items()} for i in range(self.k)]
 
     def weights(self, k: int) -> dict[str, torch.Tensor]:
         sp, i = self._at(k)
@@ -323,7 +355,7 @@ def _compact(ctx: dict, live: list[Member], batch: Batch) -> tuple["BatchTrainer
     device = batch.train_x.device
     rows = torch.tensor([m.index for m in live], device=device)
     models = [build_model(m.config.model, m.config.task.p, m.config.seed).to(device) for m in live]
-    trainer = BatchTrainer(models, [m.config for m in live])
+    trainer = BatchTrainer(models, [m.config for m in live], old.forward)
     trainer.load_states(states)
     for i, m in enumerate(live):
         m.index = i
@@ -426,16 +458,17 @@ def _load(stores: list[RunStore], start: int | None) -> tuple[int, list, list[fl
 
 def train_many(configs: list[RunConfig], outs: list[str | Path], *, threads: int | None = None,
                device: str = "cpu", quiet: bool = False, overwrite: bool = False,
-               max_models: int | None = None) -> list[TrainResult]:
+               max_models: int | None = None, forward: str = "auto") -> list[TrainResult]:
     """Train K configs that differ only in their seeds and optimizer settings, in one process, into
     K run directories, in batches of at most `max_models` (default: as many as the free memory
-    holds, batch_capacity); runs already finished (summary.json) are left as they are. The results
+    holds, batch_capacity), each batch through `forward` (FORWARDS; auto: by device); runs already finished (summary.json) are left as they are. The results
     carry no model (load one with sources.load_run_model)."""
     import contextlib
 
     check_batchable(configs)
     set_threads(threads)
     dev = resolve_device(device)
+    forward = batch_forward(forward, dev)
     if dev.type == "cuda":  # TF32 matmuls would make a batched model differ from its single run
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
@@ -452,19 +485,20 @@ def train_many(configs: list[RunConfig], outs: list[str | Path], *, threads: int
         for start, members in groups.items():
             members = [members[j] for j in by_span([configs[i] for i in members])]
             for a in range(0, len(members), cap):
-                _train(configs, stores, members[a:a + cap], start, dev, quiet)
+                _train(configs, stores, members[a:a + cap], start, dev, quiet, forward)
     return [TrainResult(s.path, c, s.read_summary() or {}, None, None)
             for s, c in zip(stores, configs)]
 
 
-def _train(configs, stores, todo: list[int], start: int | None, dev, quiet: bool) -> None:
+def _train(configs, stores, todo: list[int], start: int | None, dev, quiet: bool,
+           forward: str) -> None:
     """Train the runs `todo`, all starting at epoch `start` (None: from scratch), as one batch
     (models sharing optimizer settings adjacent)."""
     todo = [todo[j] for j in by_span([configs[i] for i in todo])]
     cfgs, sts = [configs[i] for i in todo], [stores[i] for i in todo]
     start, states, prior, rows = _load(sts, start)
     models = [build_model(c.model, c.task.p, c.seed).to(dev) for c in cfgs]
-    trainer = BatchTrainer(models, cfgs)
+    trainer = BatchTrainer(models, cfgs, forward)
     if states:
         trainer.load_states([{k: v.to(dev) for k, v in s.items()} for s in states])
     clock = {"t0": time.perf_counter(), "prior": prior}
