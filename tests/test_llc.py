@@ -101,19 +101,25 @@ def test_llc_command_writes_llc_json(tmp_path):
         assert np.isfinite(saved["loss_init"])
 
 
-@pytest.mark.parametrize("batch_size", [None, 64])
-def test_batched_chains_equal_the_sequential_ones(tmp_path, batch_size):
+@pytest.mark.parametrize("batch_size,forward", [(None, "loop"), (64, "loop"), (None, "vmap"),
+                                                (64, "vmap")])
+def test_batched_chains_equal_the_sequential_ones(tmp_path, batch_size, forward):
     """Every chain of three checkpoints in one batched SGLD (K = 6 copies, or 4: two batches)
-    follows the sequential chain: the same noise stream and minibatches, so the estimates agree
-    to float rounding (1e-4 relative), validity and refusals included."""
+    follows the sequential chain: the same noise stream and minibatches; through the loop (each
+    copy the sequential chain's kernels) every estimate is the sequential one bit for bit, through
+    vmap to float rounding (1e-4 relative), validity and refusals included."""
     from groklab.analysis.llc.llc_json import llc_run
 
     store = handbuilt_run(tmp_path / "run")
     settings = LLCSettings(draws=40, burn_in=10, batch_size=batch_size)
-    runs = {k: [e.to_dict() for e in llc_run(store.path, settings, 3, max_models=k)]
+    runs = {k: [e.to_dict() for e in llc_run(store.path, settings, 3, max_models=k,
+                                             forward=forward)]
             for k in (1, 6, 4)}
     for k in (6, 4):
         for seq, bat in zip(runs[1], runs[k]):
+            if forward == "loop":
+                assert bat == seq
+                continue
             assert seq["epoch"] == bat["epoch"] and seq["valid"] == bat["valid"]
             assert (seq["reason"] is None) == (bat["reason"] is None)
             assert bat["chains"] == pytest.approx(seq["chains"], rel=1e-4, abs=1e-6)

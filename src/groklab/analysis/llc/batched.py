@@ -1,11 +1,14 @@
 """The LLC's SGLD chains of several checkpoints in one batched run: K = checkpoints × chains copies of
-the model stacked on a leading axis, one vmap'd forward (`torch.func`), one backward, one update.
+the model stacked on a leading axis, one forward of all copies, one backward, one update.
 
 Each copy follows exactly the sequential chain's recipe (estimator._chain): the same start w*, the
 same noise stream (chain c's generator, seeded as in the sequential estimator, drawn parameter by
-parameter in the same order), the same minibatches, the same divergence test; only the floating-
-point order of the batched matmuls differs, so estimates agree with the sequential ones to sampling
-noise, not bit for bit (tests/test_llc.py). A checkpoint whose chain diverges stops moving (its
+parameter in the same order), the same minibatches, the same divergence test. The forward is the
+batched trainer's choice (train.multiseed.FORWARDS): "loop" runs each copy's forward and loss on
+views of the stacked tensors, the sequential chain's own kernels, so the chains are the sequential
+ones bit for bit (the CPU default); "vmap" (`torch.func`, the GPU default) batches the kernels and
+rounds some sums otherwise, so its estimates agree with the sequential ones to float rounding, not
+bit for bit (tests/test_llc.py). A checkpoint whose chain diverges stops moving (its
 copies are held at w*) and is reported invalid with the first reason, as the sequential estimator
 reports it. Each checkpoint's estimate is then concluded by the sequential code (stationarity, the
 line search down the gradient, the validity rule), so the rule is one function for both paths.
@@ -25,14 +28,16 @@ from torch.func import functional_call, vmap
 from groklab.analysis.llc.estimator import (DIVERGENCE_FACTOR, LLCEstimate, LLCSettings,
                                             chain_seeds, conclude, model_loss)
 from groklab.models import HookedModel, TrainingForward
+from groklab.train.multiseed import batch_forward
 
 
 class _Copies:
     """K stacked copies of one architecture: per-copy mean cross-entropy (float64) on the
     training pairs (or on per-copy minibatches)."""
 
-    def __init__(self, model: HookedModel, data, starts: list[dict[str, torch.Tensor]], chains: int):
-        self.base = TrainingForward(model)
+    def __init__(self, model: HookedModel, data, starts: list[dict[str, torch.Tensor]], chains: int,
+                 forward: str):
+        self.base, self.forward = TrainingForward(model), forward
         self.names = [n for n, _ in model.named_parameters()]
         self.buffers = {f"model.{n}": b for n, b in model.named_buffers()}
         self.start = {n: torch.stack([s[n] for s in starts for _ in range(chains)])
@@ -42,6 +47,16 @@ class _Copies:
         self.labels = torch.as_tensor(data.labels[data.train_idx])
 
     def losses(self, params: dict, idx: torch.Tensor | None) -> torch.Tensor:  # -> [K]
+        if self.forward == "loop":  # estimator.model_loss on each copy's views
+            rows = {f"model.{n}": p.unbind(0) for n, p in params.items()}
+            out = []
+            for k in range(len(self.start[self.names[0]])):
+                x, y = (self.pairs, self.labels) if idx is None else \
+                    (self.pairs[idx[k]], self.labels[idx[k]])
+                logits = functional_call(self.base, ({n: r[k] for n, r in rows.items()},
+                                                     self.buffers), (x,))
+                out.append(F.cross_entropy(logits.double(), y))
+            return torch.stack(out)
         named = {f"model.{n}": p for n, p in params.items()}
 
         def one(p, x):
@@ -104,18 +119,26 @@ def _sgld(copies: _Copies, settings: LLCSettings, nbeta: float, d: int, chains: 
                                      for gen in gens])
                 p.add_(-0.5 * eps * (nbeta * g + gamma * (p - s)) + math.sqrt(eps) * noise)
                 p.copy_(torch.where(live.view(-1, *[1] * (p.dim() - 1)), p, s))  # held at w*
-            dist = sum(((p - s) ** 2).flatten(1).sum(1) for p, s in zip(params, starts))
-            reach = np.maximum(reach, dist.sqrt().numpy())
+            if copies.forward == "loop":  # the sequential chain's sums, copy by copy
+                dist = np.array([math.sqrt(sum(float(((p[k] - s[k]) ** 2).sum())
+                                               for p, s in zip(params, starts)))
+                                 for k in range(k_n)])
+            else:
+                dist = sum(((p - s) ** 2).flatten(1).sum(1)
+                           for p, s in zip(params, starts)).sqrt().numpy()
+            reach = np.maximum(reach, dist)
     return kept, lowest, reach, diverged
 
 
 def estimate_checkpoints(model: HookedModel, data, settings: LLCSettings,
-                         states: list[dict[str, torch.Tensor]], epochs: list[int]
-                         ) -> list[LLCEstimate]:
+                         states: list[dict[str, torch.Tensor]], epochs: list[int],
+                         forward: str = "auto") -> list[LLCEstimate]:
     """λ̂ at each state (one model's named parameters at a checkpoint), all chains of all of them
-    in one batched SGLD; `model` is left holding the last state."""
+    in one batched SGLD (`forward`: train.multiseed.FORWARDS, auto by the model's device);
+    `model` is left holding the last state."""
     chains = settings.chains
-    copies = _Copies(model, data, states, chains)
+    device = next(model.parameters()).device
+    copies = _Copies(model, data, states, chains, batch_forward(forward, device))
     n = len(copies.labels)
     nbeta = settings.resolved_nbeta(n)
     d = sum(p.numel() for p in model.parameters())

@@ -36,10 +36,11 @@ def _previous(store: RunStore) -> dict:
 
 def llc_run(path: str | Path, settings: LLCSettings, which: str | int = "all",
             on_checkpoint: Callable[[int, int], None] | None = None,
-            max_models: int = 1) -> list[LLCEstimate]:
+            max_models: int = 1, forward: str = "auto") -> list[LLCEstimate]:
     """λ̂ at the chosen checkpoints of a run; writes RUN/llc.json (keeping a calibration).
     `max_models` > 1: the chains of up to max_models // chains checkpoints at a time run as one
-    batched SGLD (analysis.llc.batched; the same estimates to sampling noise)."""
+    batched SGLD through `forward` (analysis.llc.batched: the loop, a CPU's default, gives the
+    sequential chains bit for bit; vmap the same estimates to float rounding)."""
     if isinstance(max_models, bool) or not isinstance(max_models, int) or max_models < 1:
         raise GroklabError(f"max_models={max_models!r} must be an integer >= 1")
     store = RunStore(path)
@@ -57,7 +58,7 @@ def llc_run(path: str | Path, settings: LLCSettings, which: str | int = "all",
                 load_weights(model, store.load_checkpoint(epoch), str(store.checkpoint_path(epoch)))
                 states.append({n: p.detach().clone() for n, p in model.named_parameters()})
             if max_models > 1:
-                out += estimate_checkpoints(model, data, settings, states, chunk)
+                out += estimate_checkpoints(model, data, settings, states, chunk, forward)
             else:
                 out.append(estimate_model(model, data, settings, chunk[0]))
             if on_checkpoint:
