@@ -98,14 +98,15 @@ def main() -> None:
         print(f"single runs one after another: {len(singles)} models in {wall:.1f} s wall, "
               f"{cpu:.1f} CPU-s: {n1 / wall:.0f} model-epochs/s")
         print(f"{'K':>5s} {'forward':>8s} {'wall s':>8s} {'CPU s':>8s} {'model-epochs/s':>15s} "
-              f"{'vs single':>10s} {'(CPU-s)':>8s}  same as single")
+              f"{'vs single':>10s} {'(CPU-s)':>8s} {'range':>12s}  same as single")
         for k, forward in cases:
             t = times[(k, forward)]
             ratio = [k * w1 / (len(singles) * w) for (w, _), (w1, _) in zip(t, times[None])]
             ratio_cpu = [k * c1 / (len(singles) * c) for (_, c), (_, c1) in zip(t, times[None])]
             w, c = (statistics.median(x[i] for x in t) for i in (0, 1))
             print(f"{k:5d} {forward:>8s} {w:8.1f} {c:8.1f} {k * args.epochs / w:15.0f} "
-                  f"{statistics.median(ratio):9.2f}x {statistics.median(ratio_cpu):7.2f}x  "
+                  f"{statistics.median(ratio):9.2f}x {statistics.median(ratio_cpu):7.2f}x "
+                  f"{min(ratio):5.2f}-{max(ratio):4.2f}x  "
                   f"{same[(k, forward)]}", flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)

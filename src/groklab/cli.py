@@ -488,8 +488,9 @@ def _llc_parser(sub) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="minibatch (default: full batch)")
     p.add_argument("--seed", type=int, default=None, help="seed of the chains (default 0)")
     p.add_argument("--max-models", type=_positive_int, default=1,
-                   help="run the chains of up to N // chains checkpoints as one batched SGLD "
-                        "(default 1: one chain at a time; batching pays on a GPU, not on a CPU)")
+                   help="run the chains of up to N // chains checkpoints as one batched SGLD, "
+                        "the same estimates (default 1: one chain at a time; batching pays on a "
+                        "GPU, not on a CPU)")
     p.add_argument("--calibrate", action="store_true", help="run the epsilon x nbeta grid instead")
     p.add_argument("--checkpoint", type=int, default=None, help="calibration epoch (default last)")
     _cpu_flags(p)

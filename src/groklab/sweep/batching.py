@@ -7,9 +7,10 @@ when it has that many runs, so batching never leaves a worker idle. An item of o
 ordinary single run.
 
 The default is 1 (no batching): sweep workers train on one CPU thread, where a batch of K models
-measured 0.8-1.05x the model-epochs per second of K single runs (bench/many_models.py; the batched
-matmuls cost what the K single ones cost, and vmap's batched gather costs more), so on a CPU
-batching saves processes, not time. `max_models` > 1 turns it on."""
+through the loop forward (the CPU default, each model its single run bit for bit) measured
+0.96-1.05x the model-epochs per second of K single runs, through vmap 0.63-0.77x
+(bench/many_models.py; the matmuls are the same either way), so on a CPU batching saves
+processes, not time. `max_models` > 1 turns it on."""
 
 from __future__ import annotations
 
