@@ -10,17 +10,19 @@ ways (FORWARDS):
 - "loop": the stacked tensors unbound into K views and the forward run on each, so each model runs
   its single run's kernels on its single run's tensors: bit for bit, and on a CPU, where a batched
   matmul costs what the K matmuls cost, faster than vmap (bench/many_models.py --forwards).
-"auto" (the default) is loop on a CPU, vmap on a GPU. The losses are summed (the models are independent, so each one's
-gradient is its own), one AdamW and the Grokfast filters act on the stacked tensors (both are
-elementwise: equal to K optimizers), and each model keeps its own seed-built initialization and its
+"auto" (the default) is loop on a CPU, vmap on a GPU.
+
+The losses are summed (the models are independent, so each one's gradient is its own), one AdamW
+and the Grokfast filters act on the stacked tensors (both are elementwise: equal to K optimizers),
+and each model keeps its own seed-built initialization and its
 own train/test split (its data seed) and its own weight decay (AdamW's decoupled decay applied per
 model, as AdamW forms it).
 
 Optimizer settings may differ too (learning rate, betas, warm-up, the Grokfast filter and its
 parameters): models that share them form a *span*, a contiguous run of rows kept as its own leaf
 tensors, with its own AdamW parameter group and its own Grokfast filter, so each model's update is
-torch's own for its settings, bit for bit; the forward concatenates the spans' leaves (one span:
-no copy).
+torch's own for its settings, bit for bit; vmap's forward concatenates the spans' leaves (one
+span: no copy), the loop takes each model's views from its span.
 
 Each model writes an ordinary run directory (config.json, metrics.jsonl, checkpoints, state,
 summary) through the single trainer's callbacks, so every later stage works unchanged; a model that
@@ -164,7 +166,8 @@ class Member:
 class BatchTrainer:
     """K stacked models, one optimizer, the single trainer's loop semantics per model."""
 
-    def __init__(self, models: list[HookedModel], configs: list[RunConfig], forward: str = "vmap"):
+    def __init__(self, models: list[HookedModel], configs: list[RunConfig], forward: str):
+        """`forward`: "loop" or "vmap" (batch_forward resolves "auto")."""
         self.cfg = configs[0].train  # the shared settings: epochs, loss dtype, schedules
         self.k, self.forward = len(models), forward
         self.names = [n for n, _ in models[0].named_parameters()]
@@ -461,8 +464,9 @@ def train_many(configs: list[RunConfig], outs: list[str | Path], *, threads: int
                max_models: int | None = None, forward: str = "auto") -> list[TrainResult]:
     """Train K configs that differ only in their seeds and optimizer settings, in one process, into
     K run directories, in batches of at most `max_models` (default: as many as the free memory
-    holds, batch_capacity), each batch through `forward` (FORWARDS; auto: by device); runs already finished (summary.json) are left as they are. The results
-    carry no model (load one with sources.load_run_model)."""
+    holds, batch_capacity), each batch through `forward` (FORWARDS; auto: by device); runs
+    already finished (summary.json) are left as they are. The results carry no model (load one
+    with sources.load_run_model)."""
     import contextlib
 
     check_batchable(configs)

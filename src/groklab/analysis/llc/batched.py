@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch.func import functional_call, vmap
 
 from groklab.analysis.llc.estimator import (DIVERGENCE_FACTOR, LLCEstimate, LLCSettings,
-                                            chain_seeds, conclude, model_loss)
+                                            chain_seeds, conclude, distance, model_loss)
 from groklab.models import HookedModel, TrainingForward
 from groklab.train.multiseed import batch_forward
 
@@ -120,8 +120,7 @@ def _sgld(copies: _Copies, settings: LLCSettings, nbeta: float, d: int, chains: 
                 p.add_(-0.5 * eps * (nbeta * g + gamma * (p - s)) + math.sqrt(eps) * noise)
                 p.copy_(torch.where(live.view(-1, *[1] * (p.dim() - 1)), p, s))  # held at w*
             if copies.forward == "loop":  # the sequential chain's sums, copy by copy
-                dist = np.array([math.sqrt(sum(float(((p[k] - s[k]) ** 2).sum())
-                                               for p, s in zip(params, starts)))
+                dist = np.array([distance([p[k] for p in params], [s[k] for s in starts])
                                  for k in range(k_n)])
             else:
                 dist = sum(((p - s) ** 2).flatten(1).sum(1)

@@ -154,9 +154,14 @@ def _chain(c: int, params, start, loss_fn, n: int, settings: LLCSettings, nbeta:
                 drift = nbeta * g + gamma * (p - s)
                 noise = torch.randn(p.shape, generator=gen, dtype=p.dtype)
                 p.add_(-0.5 * eps * drift + math.sqrt(eps) * noise)
-            reach = max(reach, math.sqrt(sum(float(((p - s) ** 2).sum())
-                                             for p, s in zip(params, start))))
+            reach = max(reach, distance(params, start))
     return np.asarray(kept), lowest, reach
+
+
+def distance(params, start) -> float:
+    """|w − w*| (Euclidean), summed parameter by parameter in float64 (the batched chains' loop
+    sums the same way, so their reach is this one bit for bit)."""
+    return math.sqrt(sum(float(((p - s) ** 2).sum()) for p, s in zip(params, start)))
 
 
 def estimate(params: list[torch.nn.Parameter], loss_fn: Callable[[np.ndarray | None], torch.Tensor],
